@@ -1,0 +1,89 @@
+"""Orbax checkpoints (current `CheckpointManager` + `args` API).
+
+Items: 'params', 'opt_state' (optional) and 'meta' (JSON: data position, anything
+the caller needs to resume). The base model is a params-only checkpoint that the
+M-step restores at every iteration. Resume order for a training run:
+  1. build the abstract state (shapes + shardings) from the config;
+  2. restore params, optimizer state and step from the latest checkpoint;
+  3. restore the data position from 'meta' and skip the batches already seen.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import jax
+import orbax.checkpoint as ocp
+
+
+class CheckpointError(RuntimeError):
+  """A checkpoint is missing or unreadable; the message names the path."""
+
+
+def _abstract(tree):
+  return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), tree)
+
+
+class Checkpointer:
+  """Thin wrapper over `ocp.CheckpointManager` with keep-N and clear errors."""
+
+  def __init__(self, directory: str, max_to_keep: int | None = 3):
+    self.directory = os.path.abspath(directory)
+    self._mngr = ocp.CheckpointManager(
+        self.directory,
+        options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),
+        item_names=("params", "opt_state", "meta"))
+
+  def save(self, step: int, params, opt_state=None, meta: dict[str, Any] | None = None) -> None:
+    items = {"params": ocp.args.StandardSave(params),
+             "meta": ocp.args.JsonSave(dict(meta or {}))}
+    if opt_state is not None:
+      items["opt_state"] = ocp.args.StandardSave(opt_state)
+    self._mngr.save(step, args=ocp.args.Composite(**items))
+    self._mngr.wait_until_finished()
+
+  def latest_step(self) -> int | None:
+    return self._mngr.latest_step()
+
+  def all_steps(self) -> list[int]:
+    return list(self._mngr.all_steps())
+
+  def restore(self, like_params, like_opt_state=None, step: int | None = None):
+    """Restores (params, opt_state or None, meta) with the shardings of `like_*`."""
+    step = self.latest_step() if step is None else step
+    if step is None:
+      raise CheckpointError(f"no checkpoint found in {self.directory}")
+    items = {"params": ocp.args.StandardRestore(_abstract(like_params)),
+             "meta": ocp.args.JsonRestore()}
+    if like_opt_state is not None:
+      items["opt_state"] = ocp.args.StandardRestore(_abstract(like_opt_state))
+    try:
+      out = self._mngr.restore(step, args=ocp.args.Composite(**items))
+    except Exception as e:  # orbax raises many types; all mean "unreadable here"
+      raise CheckpointError(
+          f"checkpoint step {step} in {self.directory} is missing or corrupt: "
+          f"{type(e).__name__}: {e}") from e
+    return out["params"], out.get("opt_state") if like_opt_state is not None else None, out["meta"]
+
+  def close(self) -> None:
+    self._mngr.close()
+
+
+def save_params(directory: str, params, meta: dict[str, Any] | None = None, step: int = 0):
+  """Writes a params-only checkpoint (e.g. the base model)."""
+  ckpt = Checkpointer(directory, max_to_keep=1)
+  ckpt.save(step, params, meta=meta)
+  ckpt.close()
+
+
+def restore_params(directory: str, like_params):
+  """Restores the latest params from `directory` (shardings taken from `like_params`)."""
+  if not os.path.isdir(directory):
+    raise CheckpointError(f"checkpoint directory {directory} does not exist")
+  ckpt = Checkpointer(directory, max_to_keep=None)
+  try:
+    params, _, meta = ckpt.restore(like_params)
+  finally:
+    ckpt.close()
+  return params, meta

@@ -1,0 +1,118 @@
+"""Transformer building blocks with logical axis names.
+
+Shape letters used in tensor names throughout `restem_jax.model`:
+  B batch, T query length, S key length (= cache length when decoding),
+  D embed, H query heads, K key/value heads, G = H // K query heads per kv head,
+  E head dim, F mlp hidden, V vocab.
+
+Parameter axes: 'vocab', 'embed', 'heads', 'kv_heads', 'head_dim', 'mlp'.
+Activation axes: 'batch', 'act_length', 'act_embed', 'act_heads', 'act_kv_heads',
+'act_mlp', 'act_vocab', 'cache_length'. The mapping to mesh axes lives in the config
+(`restem_jax.sharding.rules`), never here.
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from restem_jax.model.config import ModelConfig
+
+_init = nn.initializers.normal(stddev=0.02)
+_NEG_INF = -1e30
+
+
+def _param(module, name, init, shape, axes, dtype):
+  return module.param(name, nn.with_logical_partitioning(init, axes), shape, dtype)
+
+
+class RMSNorm(nn.Module):
+  """Root-mean-square layer norm with a learned scale (computed in fp32)."""
+  cfg: ModelConfig
+
+  @nn.compact
+  def __call__(self, x):
+    scale = _param(self, "scale", nn.initializers.ones, (x.shape[-1],), ("embed",),
+                   self.cfg.weight_dtype)
+    x32 = x.astype(jnp.float32)
+    y = x32 * jax.lax.rsqrt(jnp.mean(x32 * x32, axis=-1, keepdims=True) + self.cfg.norm_eps)
+    return (y * scale.astype(jnp.float32)).astype(self.cfg.compute_dtype)
+
+
+def apply_rope(x_BxTxNxE, positions_BxT, theta: float):
+  """Rotary position embedding (the Llama 'rotate_half' convention)."""
+  e = x_BxTxNxE.shape[-1]
+  inv_freq = 1.0 / (theta ** (jnp.arange(0, e, 2, dtype=jnp.float32) / e))
+  angles_BxTxE2 = positions_BxT[..., None].astype(jnp.float32) * inv_freq
+  sin = jnp.sin(angles_BxTxE2)[:, :, None, :]
+  cos = jnp.cos(angles_BxTxE2)[:, :, None, :]
+  x = x_BxTxNxE.astype(jnp.float32)
+  x1, x2 = jnp.split(x, 2, axis=-1)
+  out = jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
+  return out.astype(x_BxTxNxE.dtype)
+
+
+def dot_attention(q_BxTxHxE, k_BxSxKxE, v_BxSxKxE, mask_BxTxS):
+  """Grouped-query softmax attention; masked keys get exactly zero weight."""
+  b, t, h, e = q_BxTxHxE.shape
+  kh = k_BxSxKxE.shape[2]
+  q_BxTxKxGxE = q_BxTxHxE.reshape(b, t, kh, h // kh, e)
+  logits = jnp.einsum("btkge,bske->bkgts", q_BxTxKxGxE, k_BxSxKxE,
+                      preferred_element_type=jnp.float32) * (e ** -0.5)
+  logits = jnp.where(mask_BxTxS[:, None, None, :, :], logits, _NEG_INF)
+  probs = jax.nn.softmax(logits, axis=-1)
+  probs = jnp.where(mask_BxTxS[:, None, None, :, :], probs, 0.0).astype(v_BxSxKxE.dtype)
+  out = jnp.einsum("bkgts,bske->btkge", probs, v_BxSxKxE)
+  return out.reshape(b, t, h, e)
+
+
+class Attention(nn.Module):
+  """Multi-head attention with GQA, RoPE and an optional preallocated KV cache."""
+  cfg: ModelConfig
+
+  @nn.compact
+  def __call__(self, x_BxTxD, positions_BxT, mask_BxTxS, cache=None, cache_index=None):
+    cfg = self.cfg
+    d, h, k, e = cfg.embed_dim, cfg.num_heads, cfg.num_kv_heads, cfg.head_dim
+    wq = _param(self, "wq", _init, (d, h, e), ("embed", "heads", "head_dim"), cfg.weight_dtype)
+    wk = _param(self, "wk", _init, (d, k, e), ("embed", "kv_heads", "head_dim"), cfg.weight_dtype)
+    wv = _param(self, "wv", _init, (d, k, e), ("embed", "kv_heads", "head_dim"), cfg.weight_dtype)
+    wo = _param(self, "wo", _init, (h, e, d), ("heads", "head_dim", "embed"), cfg.weight_dtype)
+    dt = cfg.compute_dtype
+    q = jnp.einsum("btd,dhe->bthe", x_BxTxD, wq.astype(dt))
+    kk = jnp.einsum("btd,dke->btke", x_BxTxD, wk.astype(dt))
+    vv = jnp.einsum("btd,dke->btke", x_BxTxD, wv.astype(dt))
+    q = nn.with_logical_constraint(q, ("batch", "act_length", "act_heads", "head_dim"))
+    q = apply_rope(q, positions_BxT, cfg.rope_theta)
+    kk = apply_rope(kk, positions_BxT, cfg.rope_theta)
+    new_cache = None
+    if cache is not None:
+      kk = jax.lax.dynamic_update_slice(cache["k"], kk.astype(cache["k"].dtype),
+                                        (0, cache_index, 0, 0))
+      vv = jax.lax.dynamic_update_slice(cache["v"], vv.astype(cache["v"].dtype),
+                                        (0, cache_index, 0, 0))
+      kk = nn.with_logical_constraint(kk, ("batch", "cache_length", "act_kv_heads", "head_dim"))
+      vv = nn.with_logical_constraint(vv, ("batch", "cache_length", "act_kv_heads", "head_dim"))
+      new_cache = {"k": kk, "v": vv}
+    out = dot_attention(q, kk.astype(dt), vv.astype(dt), mask_BxTxS)
+    y = jnp.einsum("bthe,hed->btd", out, wo.astype(dt))
+    return nn.with_logical_constraint(y, ("batch", "act_length", "act_embed")), new_cache
+
+
+class SwiGLU(nn.Module):
+  """Gated MLP: down(silu(x W_gate) * (x W_up))."""
+  cfg: ModelConfig
+
+  @nn.compact
+  def __call__(self, x_BxTxD):
+    cfg = self.cfg
+    d, f, dt = cfg.embed_dim, cfg.mlp_dim, cfg.compute_dtype
+    w_gate = _param(self, "w_gate", _init, (d, f), ("embed", "mlp"), cfg.weight_dtype)
+    w_up = _param(self, "w_up", _init, (d, f), ("embed", "mlp"), cfg.weight_dtype)
+    w_down = _param(self, "w_down", _init, (f, d), ("mlp", "embed"), cfg.weight_dtype)
+    gate_BxTxF = jnp.einsum("btd,df->btf", x_BxTxD, w_gate.astype(dt))
+    up_BxTxF = jnp.einsum("btd,df->btf", x_BxTxD, w_up.astype(dt))
+    hidden = nn.with_logical_constraint(nn.silu(gate_BxTxF) * up_BxTxF,
+                                        ("batch", "act_length", "act_mlp"))
+    return jnp.einsum("btf,fd->btd", hidden, w_down.astype(dt))

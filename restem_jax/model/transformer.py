@@ -1,0 +1,67 @@
+"""Decoder-only Llama-family transformer (pre-norm, RoPE, GQA, SwiGLU).
+
+One `__call__` serves training (no cache, S == T) and decoding (explicit cache
+pytree in, updated cache out); the attention mask is built by the caller
+(`restem_jax.model.masks`) so packing and ragged prompts stay outside the module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from restem_jax.model import layers
+from restem_jax.model.config import ModelConfig
+
+Cache = list[dict[str, Any]]  # one {'k': BxSxKxE, 'v': BxSxKxE} per layer
+
+
+class DecoderBlock(nn.Module):
+  cfg: ModelConfig
+
+  @nn.compact
+  def __call__(self, x_BxTxD, positions_BxT, mask_BxTxS, cache=None, cache_index=None):
+    h, new_cache = layers.Attention(self.cfg, name="attn")(
+        layers.RMSNorm(self.cfg, name="attn_norm")(x_BxTxD), positions_BxT, mask_BxTxS,
+        cache, cache_index)
+    x_BxTxD = x_BxTxD + h
+    x_BxTxD = x_BxTxD + layers.SwiGLU(self.cfg, name="mlp")(
+        layers.RMSNorm(self.cfg, name="mlp_norm")(x_BxTxD))
+    return nn.with_logical_constraint(x_BxTxD, ("batch", "act_length", "act_embed")), new_cache
+
+
+class Transformer(nn.Module):
+  """Token ids -> next-token logits (fp32)."""
+  cfg: ModelConfig
+
+  @nn.compact
+  def __call__(self, tokens_BxT, positions_BxT, mask_BxTxS, cache: Cache | None = None,
+               cache_index=None):
+    cfg = self.cfg
+    embedding_VxD = self.param(
+        "embedding", nn.with_logical_partitioning(nn.initializers.normal(1.0), ("vocab", "embed")),
+        (cfg.vocab_size, cfg.embed_dim), cfg.weight_dtype)
+    # Gather from an all-gathered table: a gather out of a vocab-sharded table
+    # makes XLA replicate it anyway, with a warning and a slower path.
+    table = nn.with_logical_constraint(embedding_VxD, (None, None))
+    x = jnp.take(table, tokens_BxT, axis=0).astype(cfg.compute_dtype)
+    x = nn.with_logical_constraint(x, ("batch", "act_length", "act_embed"))
+    block_cls = nn.remat(DecoderBlock, static_argnums=()) if cfg.remat else DecoderBlock
+    new_cache = []
+    for i in range(cfg.num_layers):
+      x, layer_cache = block_cls(cfg, name=f"block_{i}")(
+          x, positions_BxT, mask_BxTxS, None if cache is None else cache[i], cache_index)
+      new_cache.append(layer_cache)
+    x = layers.RMSNorm(cfg, name="final_norm")(x)
+    if cfg.tie_embeddings:
+      logits = jnp.einsum("btd,vd->btv", x, embedding_VxD.astype(cfg.compute_dtype))
+    else:
+      head_DxV = self.param(
+          "lm_head", nn.with_logical_partitioning(layers._init, ("embed", "vocab")),  # pylint: disable=protected-access
+          (cfg.embed_dim, cfg.vocab_size), cfg.weight_dtype)
+      logits = jnp.einsum("btd,dv->btv", x, head_DxV.astype(cfg.compute_dtype))
+    logits = nn.with_logical_constraint(logits.astype(jnp.float32),
+                                        ("batch", "act_length", "act_vocab"))
+    return logits, (new_cache if cache is not None else None)

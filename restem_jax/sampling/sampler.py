@@ -1,0 +1,136 @@
+"""Host-side sampler: tokenise, bucket, batch, run the compiled decode, detokenise.
+
+Prompts are padded (on the left) to the smallest configured bucket that fits,
+and the number of prompts per device call is fixed, so a whole E-step compiles
+one program per bucket. Sampling keys depend only on (seed, iteration, problem,
+sample), never on the batch a prompt landed in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from restem_jax.model.config import ModelConfig
+from restem_jax.sampling import decode
+from restem_jax.sampling.strategies import SamplingParams
+from restem_jax.sharding import mesh as mesh_lib
+from restem_jax.sharding import partitioning
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplerConfig:
+  prompt_buckets: tuple[int, ...] = (64, 128, 256, 512)  # left-padded prompt lengths
+  max_new_tokens: int = 128
+  prompts_per_batch: int = 8  # prompts per device call (rows = this x num_samples)
+
+
+@dataclasses.dataclass(frozen=True)
+class SamplerOutput:
+  """Samples for P prompts x N samples, problem-major.
+
+  tokens: int32 [P, N, M], PAD after EOS (EOS included when produced).
+  lengths: int32 [P, N] generated tokens including EOS.
+  logprobs: float32 [P, N, M] log p_model(token) at temperature 1; 0 past `lengths`.
+  texts: P lists of N decoded strings (EOS and padding removed).
+  prompt_tokens: P int32 arrays, the exact prompt ids the samples continue.
+  """
+  tokens: np.ndarray
+  lengths: np.ndarray
+  logprobs: np.ndarray
+  texts: list[list[str]]
+  prompt_tokens: list[np.ndarray]
+
+  def sample_tokens(self, p: int, n: int) -> np.ndarray:
+    return self.tokens[p, n, : self.lengths[p, n]]
+
+
+class Sampler:
+  """Samples N continuations per prompt with a compiled, KV-cached decode loop."""
+
+  def __init__(self, model_cfg: ModelConfig, vocab, config: SamplerConfig,
+               mesh: jax.sharding.Mesh, rules):
+    self._model_cfg = model_cfg
+    self._vocab = vocab
+    self._cfg = config
+    self._mesh = mesh
+    self._rules = rules
+    self._fns: dict[tuple, Callable] = {}
+    self._dp = mesh_lib.data_parallel_size(mesh)
+
+  def encode(self, prompt: str) -> np.ndarray:
+    return np.asarray(self._vocab.encode(prompt), np.int32)
+
+  def bucket_for(self, length: int) -> int:
+    for b in sorted(self._cfg.prompt_buckets):
+      if length <= b:
+        return b
+    raise ValueError(f"prompt of {length} tokens exceeds the largest prompt bucket "
+                     f"{max(self._cfg.prompt_buckets)}; raise sampler.prompt_buckets.")
+
+  def _fn(self, num_samples: int, top_k: int):
+    key = (num_samples, top_k)
+    if key not in self._fns:
+      self._fns[key] = decode.jit_generate(
+          self._model_cfg, num_samples=num_samples, max_new_tokens=self._cfg.max_new_tokens,
+          top_k=top_k, eos_id=self._vocab.eos_id, pad_id=0)
+    return self._fns[key]
+
+  def sample(self, params, prompts: Sequence[str | np.ndarray], problem_idx: Sequence[int],
+             num_samples: int, sampling: SamplingParams, *, seed: int, iteration: int = 0,
+             sample_offset: int = 0) -> SamplerOutput:
+    """Samples `num_samples` continuations of every prompt (strings or token ids)."""
+    if len(prompts) != len(problem_idx):
+      raise ValueError(f"{len(prompts)} prompts but {len(problem_idx)} problem indices.")
+    encoded = [self.encode(p) if isinstance(p, str) else np.asarray(p, np.int32) for p in prompts]
+    for i, e in enumerate(encoded):
+      if len(e) == 0:
+        raise ValueError(f"prompt {i} (problem index {problem_idx[i]}) is empty.")
+    m = self._cfg.max_new_tokens
+    out_tokens = np.zeros((len(encoded), num_samples, m), np.int32)
+    out_lp = np.zeros((len(encoded), num_samples, m), np.float32)
+    out_len = np.zeros((len(encoded), num_samples), np.int32)
+    # Group prompts by bucket so each device call holds one padded length.
+    order = sorted(range(len(encoded)), key=lambda i: (self.bucket_for(len(encoded[i])), i))
+    per_batch = max(self._cfg.prompts_per_batch, 1)
+    per_batch = -(-per_batch // self._dp) * self._dp
+    start = 0
+    while start < len(order):
+      bucket = self.bucket_for(len(encoded[order[start]]))
+      idx = [i for i in order[start:start + per_batch]
+             if self.bucket_for(len(encoded[i])) == bucket]
+      start += len(idx)
+      res = self._run_batch(params, [encoded[i] for i in idx], [problem_idx[i] for i in idx], bucket,
+                            per_batch, num_samples, sampling, seed, iteration, sample_offset)
+      for j, i in enumerate(idx):
+        out_tokens[i], out_lp[i], out_len[i] = res[0][j], res[1][j], res[2][j]
+    texts = [[self._vocab.decode(out_tokens[p, n, : out_len[p, n]].tolist())
+              for n in range(num_samples)] for p in range(len(encoded))]
+    return SamplerOutput(out_tokens, out_len, out_lp, texts, encoded)
+
+  def _run_batch(self, params, prompts, problem_idx, bucket, batch, num_samples, sampling, seed,
+                 iteration, sample_offset):
+    """Pads to (batch, bucket), runs the compiled loop, returns [b, N, ...] numpy arrays."""
+    b = len(prompts)
+    tokens_BxP = np.zeros((batch, bucket), np.int32)
+    lens_B = np.ones((batch,), np.int32)
+    pidx_B = np.zeros((batch,), np.int32)
+    for j, (p, q) in enumerate(zip(prompts, problem_idx)):
+      tokens_BxP[j, bucket - len(p):] = p
+      lens_B[j], pidx_B[j] = len(p), q
+    tokens_BxP[b:, -1] = self._vocab.eos_id  # filler rows: a 1-token prompt that is never read
+    shard = partitioning.batch_sharding(self._mesh, self._rules, 2)
+    shard1 = partitioning.batch_sharding(self._mesh, self._rules, 1)
+    with partitioning.activation_sharding(self._mesh, self._rules):
+      out = self._fn(num_samples, sampling.top_k)(
+          params, jax.device_put(tokens_BxP, shard), jax.device_put(lens_B, shard1),
+          jax.device_put(pidx_B, shard1), jnp.int32(seed), jnp.int32(iteration),
+          jnp.int32(sample_offset), jnp.float32(sampling.temperature), jnp.float32(sampling.top_p))
+    out = jax.device_get(out)
+    shape = (batch, num_samples, -1)
+    return (out["tokens"].reshape(shape)[:b], out["logprobs"].reshape(shape)[:b],
+            out["lengths"].reshape(batch, num_samples)[:b])

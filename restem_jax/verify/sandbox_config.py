@@ -1,0 +1,44 @@
+"""Limits and switches for running one untrusted program (``SandboxConfig``)."""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class SandboxConfig:
+  """How untrusted code is run; built once and passed down (never global).
+
+  Attributes:
+    timeout_s: wall-clock budget for checking one sample (all its test runs);
+      the program is SIGKILLed (with its whole sandbox) when it runs out.
+    memory_mb: RLIMIT_AS of the program, in MiB.
+    max_output_bytes: stdout beyond this many bytes kills the run and fails it.
+    max_processes: RLIMIT_NPROC for the sandbox user (contains fork bombs).
+    max_file_bytes: RLIMIT_FSIZE, the largest file the program may write.
+    max_open_files: RLIMIT_NOFILE.
+    tmpfs_mb: size of the private ``/tmp`` inside bubblewrap.
+    use_bubblewrap: use bubblewrap when it works on this host.
+    require_bubblewrap: refuse to run code (raise ``SandboxUnavailable``)
+      when bubblewrap does not work, instead of falling back to rlimits only.
+    sandbox_uid: unprivileged uid/gid the program runs as when the host
+      process is root (root ignores RLIMIT_NPROC); 65534 is ``nobody``.
+  """
+  timeout_s: float = 10.0
+  memory_mb: int = 1024
+  max_output_bytes: int = 4 << 20
+  max_processes: int = 32
+  max_file_bytes: int = 16 << 20
+  max_open_files: int = 64
+  tmpfs_mb: int = 64
+  use_bubblewrap: bool = True
+  require_bubblewrap: bool = False
+  sandbox_uid: int = 65534
+
+  def __post_init__(self):
+    for name in ('timeout_s', 'memory_mb', 'max_output_bytes', 'max_processes',
+                 'max_file_bytes', 'max_open_files', 'tmpfs_mb'):
+      if getattr(self, name) <= 0:
+        raise ValueError(f'SandboxConfig.{name} must be > 0, '
+                         f'got {getattr(self, name)!r}')
+    if self.require_bubblewrap and not self.use_bubblewrap:
+      raise ValueError('SandboxConfig: require_bubblewrap=True contradicts '
+                       'use_bubblewrap=False')
