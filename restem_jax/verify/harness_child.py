@@ -3,9 +3,10 @@
 Copied into the sandbox as ``harness.py`` and run with ``python -I``; it only
 uses the standard library and never imports restem_jax. It reads
 ``spec.json`` (deleted at once), executes ``candidate.py`` in its own
-namespace, then runs the tests in a namespace built from a snapshot of the
-builtins taken *before* the candidate ran, so a candidate that rebinds
-``abs`` or patches ``builtins`` cannot change what the tests compute.
+namespace, then runs the tests in a namespace holding the candidate's names
+*except* those that shadow a builtin (unless the test calls that name), over a
+snapshot of the builtins taken *before* the candidate ran: a candidate that
+rebinds ``abs`` or patches ``builtins`` cannot change what the tests compute.
 
 Pass protocol: the run counts as passed only if the last stdout line is the
 nonce, written after the tests returned; a candidate that exits early
@@ -36,34 +37,41 @@ def _error_name(e):
   return type(e).__name__
 
 
-def _functional(spec, cand, clean):
-  if spec['entry_point']:  # HumanEval: tests see only check() + candidate
-    ns = {'__name__': '__tests__', '__builtins__': dict(clean)}
-    try:
-      exec(compile(spec['test'], 'tests.py', 'exec'), ns)
-      fn = cand[spec['entry_point']]
-    except BaseException as e:
-      _report('harness_error', error=_error_name(e))
-    try:
-      ns['check'](fn)
-    except BaseException as e:
-      _report('wrong_answer' if isinstance(e, AssertionError) else 'runtime_error',
-              test=0, error=_error_name(e))
-    return None
-  keep = set(spec['targets'])  # MBPP: candidate's names, builtins protected
+def _test_namespace(cand, clean, keep):
+  """Candidate's names, minus any that shadow a builtin, over clean builtins."""
   ns = {k: v for k, v in cand.items() if k not in clean or k in keep}
   ns['__builtins__'] = dict(clean)
   ns['__name__'] = '__tests__'
+  return ns
+
+
+def _run_test(code, ns, index, filename):
+  try:
+    exec(compile(code, filename, 'exec'), ns)
+  except BaseException as e:
+    _report('wrong_answer' if isinstance(e, AssertionError) else 'runtime_error',
+            test=index, error=_error_name(e))
+
+
+def _functional(spec, cand, clean):
+  entry = spec['entry_point']
+  ns = _test_namespace(cand, clean, set(spec['targets']) | {entry})
   try:
     exec(compile(spec['setup'], 'setup.py', 'exec'), ns)
   except BaseException as e:
     _report('setup_error', error=_error_name(e))
-  for i, test in enumerate(spec['tests']):
+  if entry:  # HumanEval: define check(), then call it on the candidate
+    if entry not in cand:
+      _report('missing_function', error=entry)
     try:
-      exec(compile(test, f'test_{i}.py', 'exec'), ns)
+      exec(compile(spec['test'], 'tests.py', 'exec'), ns)
     except BaseException as e:
-      _report('wrong_answer' if isinstance(e, AssertionError) else 'runtime_error',
-              test=i, error=_error_name(e))
+      _report('harness_error', error=_error_name(e))
+    ns['__restem_candidate__'] = cand[entry]
+    _run_test('check(__restem_candidate__)', ns, 0, 'check.py')
+    return None
+  for i, test in enumerate(spec['tests']):
+    _run_test(test, ns, i, f'test_{i}.py')
   return None
 
 

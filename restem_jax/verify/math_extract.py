@@ -1,19 +1,21 @@
 """Finding the final answer in a model's solution text.
 
 Formats recognised (the one that occurs *last* in the text wins):
-- ``\\boxed{...}``, ``\\boxed X`` and ``\\fbox{...}``, brace-matched, skipping boxes
-  used as an operator inside an expression (``\\boxed{12}=6``, MATH
-  test/prealgebra/177 defines ``\\boxed{N}`` as a function);
+- ``\\boxed{...}``, ``\\boxed X`` and ``\\fbox{...}``, brace-matched;
 - GSM8K's ``#### N``;
 - Minerva's ``Final Answer: The final answer is X. I hope it is correct.``;
-- ``The answer is X`` and ``X is our/the answer``.
+- ``The answer is X`` and ``X is our/the answer``, where X must look like
+  math (``$...$``, a number, a LaTeX command, a bracket or a choice letter),
+  so "The final answer is positive, because..." is not an answer.
+
+Taking the last marker handles MATH test/prealgebra/177, which uses
+``\\boxed{N}`` as an operator (last box: ``\\boxed{12}=6``) and ends with
+"$6$ is our answer".
 """
 
 import re
 
 _BOX_COMMANDS = ('\\boxed', '\\fbox')
-# A box followed by one of these is an operand, not the final answer.
-_OPERATOR_AFTER = re.compile(r'\s*(=|\\times|\\cdot|\+|\*|<|>|\\le|\\ge|\\ne)')
 _GSM8K = re.compile(r'####\s*([^\n]+)')
 _MINERVA = re.compile(
     r'Final Answer:\s*The final answer is\s*(.+?)\s*(?:\.\s*I hope it is correct|$)',
@@ -21,7 +23,8 @@ _MINERVA = re.compile(
 _THE_ANSWER_IS = re.compile(
     r'[Tt]he (?:final )?answer is[:\s]*(.+?)\s*(?:\.(?:\s|$)|$)', re.MULTILINE)
 _IS_THE_ANSWER = re.compile(
-    r'(\$[^$\n]{1,200}\$|\S+)\s+is (?:our|the) (?:final )?answer')
+    r'(\$[^$\n]{1,200}\$|-?\d[\d,./]*)\s+is (?:our|the) (?:final )?answer')
+_MATH_LIKE = re.compile(r'^(\$|\\|-?\d|-?\.\d|[(\[{]|[A-Ea-e]\)?$|\([A-Ea-e]\))')
 
 
 def _match_brace(text: str, open_pos: int) -> int | None:
@@ -44,7 +47,7 @@ def _match_brace(text: str, open_pos: int) -> int | None:
 
 
 def _box_candidates(text: str) -> list[tuple[int, str]]:
-  """All ``(end_position, content)`` of boxes that are not operator uses."""
+  """All ``(end_position, content)`` of boxes in ``text``."""
   found = []
   for command in _BOX_COMMANDS:
     for m in re.finditer(re.escape(command) + r'(?![A-Za-z])', text):
@@ -62,8 +65,6 @@ def _box_candidates(text: str) -> list[tuple[int, str]]:
         if not arg:
           continue
         content, end = arg.group(1), start + arg.end()
-      if _OPERATOR_AFTER.match(text, end):
-        continue
       found.append((end, content.strip()))
   return found
 
@@ -90,7 +91,8 @@ def extract_answer(text: str) -> str | None:
   candidates = _box_candidates(text)
   for pattern in (_GSM8K, _MINERVA, _THE_ANSWER_IS, _IS_THE_ANSWER):
     for m in pattern.finditer(text):
-      candidates.append((m.end(), m.group(1)))
+      if pattern is _GSM8K or _MATH_LIKE.match(m.group(1).strip()):
+        candidates.append((m.end(), m.group(1)))
   candidates = [(pos, _strip_math_delimiters(ans)) for pos, ans in candidates]
   candidates = [(pos, ans) for pos, ans in candidates if ans]
   if not candidates:
