@@ -1,0 +1,13 @@
+"""Problem tasks for ReST-EM; importing this package registers them all.
+
+Each module registers `fn(split, data_dir, seed) -> Iterable[Problem]` with
+`registry.register_problem_task`; load a split with `registry.load_problems`.
+See docs/tasks.md for data layout and prompt formats.
+"""
+
+from restem_jax.tasks import apps
+from restem_jax.tasks import gsm8k
+from restem_jax.tasks import humaneval
+from restem_jax.tasks import math
+from restem_jax.tasks import mbpp
+from restem_jax.tasks import toy_code

@@ -22,13 +22,15 @@ class OptimizerConfig:
 
 
 def make_schedule(cfg: OptimizerConfig) -> optax.Schedule:
+  """Linear warmup from lr / warmup_steps (so step 0 already trains), then the schedule."""
+  start = cfg.learning_rate / max(cfg.warmup_steps, 1)
   if cfg.schedule == "constant":
     return optax.join_schedules(
-        [optax.linear_schedule(0.0, cfg.learning_rate, max(cfg.warmup_steps, 1)),
+        [optax.linear_schedule(start, cfg.learning_rate, max(cfg.warmup_steps, 1)),
          optax.constant_schedule(cfg.learning_rate)], [max(cfg.warmup_steps, 1)])
   if cfg.schedule == "cosine":
     return optax.warmup_cosine_decay_schedule(
-        0.0, cfg.learning_rate, max(cfg.warmup_steps, 1), max(cfg.decay_steps, cfg.warmup_steps + 1),
+        start, cfg.learning_rate, max(cfg.warmup_steps, 1), max(cfg.decay_steps, cfg.warmup_steps + 1),
         end_value=cfg.learning_rate * cfg.end_lr_fraction)
   raise ValueError(f"optimizer.schedule={cfg.schedule!r}; expected 'constant' or 'cosine'.")
 

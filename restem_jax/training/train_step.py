@@ -31,7 +31,15 @@ class TrainState(flax.struct.PyTreeNode):
 def init_state(params, tx: optax.GradientTransformation) -> TrainState:
   """Optimizer state initialised in a jit so it inherits the params' sharding."""
   opt_state = jax.jit(tx.init)(params)
-  return TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=opt_state)
+  state = TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=opt_state)
+  leaf_sharding = jax.tree.leaves(params)[0].sharding
+  if isinstance(leaf_sharding, jax.sharding.NamedSharding):
+    # Scalars created inside init (step, Adam's count) land on one device: replicate them.
+    rep = partitioning.replicated(leaf_sharding.mesh)
+    state = jax.tree.map(
+        lambda x: x if isinstance(x.sharding, jax.sharding.NamedSharding)
+        else jax.device_put(x, rep), state)
+  return state
 
 
 def train_step(state: TrainState, batch, *, cfg: ModelConfig, tx, schedule):
@@ -48,7 +56,7 @@ def train_step(state: TrainState, batch, *, cfg: ModelConfig, tx, schedule):
   grads = jax.tree.map(lambda g: g / denom, grads)
   updates, opt_state = tx.update(grads, state.opt_state, state.params)
   params = optax.apply_updates(state.params, updates)
-  metrics = {"loss": loss_sum / denom, "grad_norm": optax.global_norm(grads),
+  metrics = {"loss": loss_sum / denom, "grad_norm": optax.tree.norm(grads),
              "learning_rate": schedule(state.step), "target_tokens": ntok,
              "tokens": jnp.sum(batch["segment_ids"] > 0).astype(jnp.float32)}
   return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics

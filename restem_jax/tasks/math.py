@@ -1,0 +1,97 @@
+r"""Hendrycks MATH as problem tasks: `math` (full 5,000-problem test) and `math500`.
+
+Files under `data_dir` (layout of /work/shared/data):
+  math/train_answers.jsonl  train problems + final answers, no solutions -> train, validation
+  math/test.jsonl           test problems with worked solutions          -> test of `math`
+  math/math500_test.jsonl   the PRM800K 500-problem test split           -> test of `math500`
+Validation is a seeded slice held out from train (`restem_jax.tasks.holdout`).
+
+Prompt: the Minerva 4-shot prompt (`math_shots`), ending in `Solution:`. Difficulty is
+`level_1`..`level_5` (`level_unknown` for the two train records marked "Level ?"); the
+subject stays in the payload. The gold answer is the record's `answer`, else the
+last `\boxed{}` of its solution; a record with neither is skipped and counted.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from restem_jax.tasks import holdout
+from restem_jax.tasks import math_shots
+from restem_jax.tasks import records
+from restem_jax.tasks.problem import Problem
+from restem_jax.tasks.registry import register_problem_task
+from restem_jax.verify.math_extract import extract_answer
+
+TRAIN_FILE = "math/train_answers.jsonl"
+TEST_FILES = {"math": "math/test.jsonl", "math500": "math/math500_test.jsonl"}
+VERIFIER_TASK = "math"
+
+
+def difficulty(level) -> str:
+  """'Level 3' or 3 -> 'level_3'; anything else -> 'level_unknown'."""
+  digits = str(level).replace("Level", "").strip()
+  return f"level_{digits}" if digits in {"1", "2", "3", "4", "5"} else "level_unknown"
+
+
+def gold_answer(record: dict) -> str | None:
+  """The record's `answer`, else the last box of its `solution`; None if neither."""
+  answer = record.get("answer")
+  if isinstance(answer, str) and answer.strip():
+    return answer.strip()
+  solution = record.get("solution") or ""
+  if "\\boxed" not in solution and "\\fbox" not in solution:
+    return None
+  return extract_answer(solution)
+
+
+def record_id(task: str, split_file: str, record: dict, line: int) -> str:
+  """Stable id: unique_id where the file has one (train's say 'test/..' by mistake)."""
+  uid = record.get("unique_id")
+  if uid:
+    return f"{task}/{split_file}/{uid.split('/', 1)[-1].removesuffix('.json')}"
+  return f"{task}/{split_file}/{record.get('idx', line)}"
+
+
+def to_problem(task: str, split: str, split_file: str, line: int, record: dict,
+               gold: str) -> Problem:
+  solution = record.get("solution") or ""
+  payload = dict(record, answer=gold)
+  payload.setdefault("subject", record.get("type", ""))
+  return Problem(
+      id=record_id(task, split_file, record, line),
+      prompt=math_shots.prompt_for(record["problem"]),
+      question=record["problem"],
+      answer=gold,
+      reference_solution=math_shots.solution_block(solution, gold) if solution else "",
+      difficulty=difficulty(record.get("level")),
+      split=split,
+      verifier_task=VERIFIER_TASK,
+      checker_payload=payload)
+
+
+def math_problems(split: str, data_dir: str, seed: int, *, task: str = "math") -> list[Problem]:
+  """The problems of one split; see the module docstring for files and formats."""
+  records.check_split(task, split)
+  if split == "test":
+    relpath, split_file = TEST_FILES[task], "test"
+  else:
+    relpath, split_file = TRAIN_FILE, "train"
+  rows = list(enumerate(records.read_jsonl(data_dir, relpath, task)))
+  shots = {records.normalize_text(p) for p in math_shots.SHOT_PROBLEMS}
+  rows = [(i, r) for i, r in rows if records.normalize_text(r["problem"]) not in shots]
+  if split != "test":
+    rows = holdout.pick_split(rows, split, seed)
+  skips, problems = records.SkipCounter(task, split), []
+  for line, record in rows:
+    gold = gold_answer(record)
+    if gold is None:
+      skips.skip("no gold answer")
+      continue
+    problems.append(to_problem(task, split, split_file, line, record, gold))
+  skips.report(kept=len(problems))
+  return records.unique_ids(problems)
+
+
+for _name in TEST_FILES:
+  register_problem_task(_name, functools.partial(math_problems, task=_name))
