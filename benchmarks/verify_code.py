@@ -1,0 +1,106 @@
+"""Benchmark: VerifierPool code checking vs a human-eval style harness.
+
+Samples: HumanEval canonical solutions (should pass) and broken ones
+(``return None``, should fail). The peer is the harness of openai/human-eval
+``execution.check_correctness``: one ``multiprocessing.Process`` per sample
+that ``exec``s prompt + completion + test + ``check(entry_point)`` with a
+timeout (without its ``reliability_guard``, which would disable the host
+process's ``os`` functions). Ours runs each sample in a fresh bubblewrap
+sandbox with the nonce protocol. Both measured side by side in one run.
+
+    python benchmarks/verify_code.py [--quick] [--workers=2]
+
+Last line: ``RESULT verify_code ratio=<ours/peer samples/s> ...``.
+"""
+
+import argparse
+import gzip
+import json
+import multiprocessing
+import os
+import pathlib
+import sys
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def load_samples(limit):
+  data = pathlib.Path(os.environ.get('RESTEM_SHARED_DATA', REPO.parent / 'shared' / 'data'))
+  path = data / 'humaneval' / 'HumanEval.jsonl.gz'
+  if path.exists():
+    records = [json.loads(l) for l in gzip.open(path, 'rt')]
+  else:
+    records = [json.loads(l) for l in
+               (REPO / 'tests' / 'fixtures' / 'verify' / 'humaneval_subset.jsonl').open()]
+  records = records[:limit]
+  return ([(r, r['canonical_solution'], True) for r in records]
+          + [(r, '    return None\n', False) for r in records])
+
+
+def _unsafe_execute(program, result):
+  try:
+    exec(program, {})
+    result.append('passed')
+  except BaseException as e:
+    result.append(f'failed: {e}')
+
+
+def human_eval_check(problem, completion, timeout):
+  program = (problem['prompt'] + completion + '\n' + problem['test'] + '\n'
+             + f'check({problem["entry_point"]})')
+  manager = multiprocessing.Manager()
+  result = manager.list()
+  p = multiprocessing.Process(target=_unsafe_execute, args=(program, result))
+  p.start()
+  p.join(timeout=timeout + 1)
+  if p.is_alive():
+    p.kill()
+  passed = bool(result) and result[0] == 'passed'
+  manager.shutdown()
+  return passed
+
+
+def run_peer(samples, workers, timeout=3.0):
+  from concurrent.futures import ThreadPoolExecutor
+  start = time.perf_counter()
+  with ThreadPoolExecutor(workers) as ex:  # human-eval runs checks in threads
+    out = list(ex.map(lambda s: human_eval_check(s[0], s[1], timeout), samples))
+  return out, time.perf_counter() - start
+
+
+def run_ours(samples, workers):
+  from restem_jax.verify.pool import VerifierPool
+  with VerifierPool(workers, timeout_s=10.0) as pool:
+    pool.map([('toy_arith', r'\boxed{1}', {'answer': '1'})] * workers)
+    start = time.perf_counter()
+    verdicts = pool.map([('humaneval', r['prompt'] + c, r) for r, c, _ in samples])
+    elapsed = time.perf_counter() - start
+  return [v.is_correct for v in verdicts], elapsed
+
+
+def main():
+  parser = argparse.ArgumentParser()
+  parser.add_argument('--quick', action='store_true', help='40 problems, < 60 s')
+  parser.add_argument('--workers', type=int, default=2)
+  args = parser.parse_args()
+  samples = load_samples(40 if args.quick else 164)
+  ours, t_ours = run_ours(samples, args.workers)
+  peer, t_peer = run_peer(samples, args.workers)
+  truth = [s[2] for s in samples]
+  acc_ours = sum(a == b for a, b in zip(ours, truth)) / len(samples)
+  acc_peer = sum(a == b for a, b in zip(peer, truth)) / len(samples)
+  sps_ours, sps_peer = len(samples) / t_ours, len(samples) / t_peer
+  from restem_jax.verify import bubblewrap
+  sandbox = 'bubblewrap' if bubblewrap.probe().ok else 'rlimits-only'
+  print(f'samples={len(samples)} ours ({sandbox}): {sps_ours:.1f} samples/s, '
+        f'label accuracy {acc_ours:.3f}; human-eval harness: {sps_peer:.1f} samples/s, '
+        f'label accuracy {acc_peer:.3f}')
+  print(f'RESULT verify_code ratio={sps_ours / sps_peer:.3f} ours_sps={sps_ours:.1f} '
+        f'peer_sps={sps_peer:.1f} ours_acc={acc_ours:.3f} peer_acc={acc_peer:.3f} '
+        f'samples={len(samples)} workers={args.workers} sandbox={sandbox}')
+
+
+if __name__ == '__main__':
+  main()
