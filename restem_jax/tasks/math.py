@@ -46,11 +46,15 @@ def gold_answer(record: dict) -> str | None:
 
 
 def record_id(task: str, split_file: str, record: dict, line: int) -> str:
-  """Stable id: unique_id where the file has one (train's say 'test/..' by mistake)."""
+  """Stable id from unique_id where the file has one (train's say 'test/..' by mistake).
+
+  Train records are shared by both variants, so their ids say `math/train/...`.
+  """
+  prefix = f"{task if split_file == 'test' else 'math'}/{split_file}"
   uid = record.get("unique_id")
   if uid:
-    return f"{task}/{split_file}/{uid.split('/', 1)[-1].removesuffix('.json')}"
-  return f"{task}/{split_file}/{record.get('idx', line)}"
+    return f"{prefix}/{uid.split('/', 1)[-1].removesuffix('.json')}"
+  return f"{prefix}/{record.get('idx', line)}"
 
 
 def to_problem(task: str, split: str, split_file: str, line: int, record: dict,

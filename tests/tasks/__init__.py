@@ -1,0 +1,1 @@
+"""Tests of the problem tasks (restem_jax.tasks)."""
