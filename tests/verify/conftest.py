@@ -48,7 +48,7 @@ def pool():
   """One 2-worker pool for the whole session (workers start once)."""
   from restem_jax.verify.pool import VerifierPool
   from restem_jax.verify.sandbox_config import SandboxConfig
-  with VerifierPool(2, timeout_s=8.0, sandbox=SandboxConfig(timeout_s=8.0)) as p:
+  with VerifierPool(2, timeout_s=20.0, sandbox=SandboxConfig(timeout_s=20.0)) as p:
     yield p
 
 

@@ -26,6 +26,6 @@ def test_all_mbpp_reference_solutions_pass(pool, shared_file):
   records = read_jsonl(shared_file('mbpp/mbpp.jsonl'))
   assert len(records) == 974
   verdicts = pool.map([('mbpp', r['code'], r) for r in records])
-  failed = {r['task_id']: v.detail for r, v in zip(records, verdicts)
+  failed = {r["task_id"]: v.detail for r, v in zip(records, verdicts)
             if not v.is_correct and r['task_id'] not in MBPP_KNOWN_FAILURES}
   assert not failed, failed

@@ -54,7 +54,7 @@ def test_power_tower_through_pool_within_deadline(pool):
   sample = r'\boxed{\dfrac{5^{(5^{(5^{(5^5)})} - 4)} - 5}{16}}'
   verdict = pool.submit('math', sample, {'answer': '5'}).result(timeout=30)
   assert verdict.status in ('incorrect', 'timeout')
-  assert time.monotonic() - start < 8.0 + 3.0
+  assert time.monotonic() - start < 20.0 + 3.0
 
 
 @pytest.mark.parametrize('variants', [
