@@ -11,3 +11,4 @@ from restem_jax.tasks import humaneval
 from restem_jax.tasks import math
 from restem_jax.tasks import mbpp
 from restem_jax.tasks import toy_code
+from restem_jax.tasks import toy_arith

@@ -1,0 +1,94 @@
+r"""Run card: ReST-EM on the embedded `toy_arith` task with a char-level toy model.
+
+Command (from the repo root, after `pip install -e .`):
+
+  python -m restem_jax.main --config=configs/toy_arith.py --workdir=runs/toy
+
+What it does: pretrains a ~620k-param Llama-style char model (3 layers, width 128)
+on a generated "noisy web" arithmetic corpus (60% of multi-step solutions apply
+the left-to-right precedence mistake), saves it as the base checkpoint
+(W/base), and evaluates its greedy pass@1 on the held-out test split.
+Measured on the 2-vCPU dev machine: base greedy pass@1 0.21 on test (level 1:
+0.86, levels 2-5: 0.06-0.20), pass@16 (T=0.7, top-k 40) 0.43.
+Presets: `configs/toy_arith.py:tiny` (CI-sized: a few seconds of pretraining).
+
+Any field can be overridden, e.g. `--config.task.seed=3 --config.sampler.temperature=0.5`.
+"""
+
+import ml_collections
+
+from restem_jax.sharding.partitioning import DEFAULT_RULES
+
+
+def get_config(preset: str = "") -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.seed = 0  # run seed: init, sampling keys (seed, iteration, problem, sample), data order
+
+  c.model = ml_collections.ConfigDict(dict(
+      vocab_size=128,      # >= the char vocabulary (100); padded for alignment
+      embed_dim=128,       # width D
+      num_layers=3,
+      num_heads=4,
+      num_kv_heads=2,      # grouped-query attention
+      head_dim=32,
+      mlp_dim=384,         # SwiGLU hidden width
+      max_len=256,
+      rope_theta=10_000.0,
+      norm_eps=1e-6,
+      tie_embeddings=False,
+      dtype="float32",     # fp32 on CPU; 'bfloat16' on TPU/GPU
+      param_dtype="float32",
+      remat=False,
+  ))
+  c.mesh = ml_collections.ConfigDict(dict(
+      axis_names=("data", "fsdp", "tensor"),
+      axis_sizes=(-1, 1, 1),  # -1 = all remaining devices
+  ))
+  c.logical_axis_rules = [list(r) for r in DEFAULT_RULES]  # logical axis -> mesh axes
+  c.jax_distributed = False  # call jax.distributed.initialize() (multi-host pods)
+
+  c.task = ml_collections.ConfigDict(dict(
+      name="toy_arith",    # a registered task (restem_jax.tasks)
+      seed=0,              # generator seed for toy tasks; validation slice seed otherwise
+      data_dir="",         # root of local data files (real data sets)
+      test_limit=0,        # 0 = all test problems
+      train_limit=0,       # 0 = all train problems
+  ))
+  c.base = ml_collections.ConfigDict(dict(
+      checkpoint="",       # base params (Orbax dir); '' = W/base (pretrained if missing)
+      pretrain=True,       # pretrain the toy base model when no checkpoint exists
+      pretrain_documents=20_000,  # size of the generated corpus
+      mistake_rate=0.6,    # fraction of corpus solutions with the left-to-right mistake
+      pretrain_steps=600,
+      pretrain_learning_rate=3e-3,
+      pretrain_warmup_steps=50,
+  ))
+  c.train = ml_collections.ConfigDict(dict(
+      seq_len=128,         # packed row length
+      rows_per_micro=32,   # rows per micro-batch
+      accum_steps=1,       # gradient accumulation micro-batches per step
+  ))
+  c.sampler = ml_collections.ConfigDict(dict(
+      prompt_buckets=(32, 64, 128),  # left-padded prompt lengths (one program each)
+      max_new_tokens=64,
+      prompts_per_batch=32,
+      temperature=0.7,     # paper: 0.7
+      top_k=40,            # paper: 40
+      top_p=1.0,
+  ))
+  c.verifier = ml_collections.ConfigDict(dict(
+      num_workers=2,
+      timeout_s=10.0,      # per-item deadline
+      require_bubblewrap=False,  # True: refuse to run code without the bwrap sandbox
+  ))
+
+  if preset == "tiny":
+    c.model.update(embed_dim=32, num_layers=1, num_heads=2, num_kv_heads=1, head_dim=16,
+                   mlp_dim=64)
+    c.base.update(pretrain_documents=400, pretrain_steps=4, pretrain_warmup_steps=1)
+    c.train.update(rows_per_micro=8)
+    c.task.update(test_limit=12, train_limit=12)
+    c.sampler.update(prompt_buckets=(32,), max_new_tokens=24, prompts_per_batch=8)
+  elif preset:
+    raise ValueError(f"unknown preset {preset!r} for configs/toy_arith.py; known: 'tiny'.")
+  return c

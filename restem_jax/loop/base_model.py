@@ -1,0 +1,69 @@
+"""The base model: restore it from a checkpoint, or pretrain the toy one once.
+
+The M-step of every ReST-EM iteration restarts from these params, so they are
+saved as an Orbax checkpoint (default W/base) and restored from there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import jax
+from absl import logging
+
+from restem_jax import run_config
+from restem_jax.checkpoint import manager
+from restem_jax.model import interface
+from restem_jax.sharding import partitioning
+from restem_jax.tasks import toy_arith
+from restem_jax.training import pretrain
+from restem_jax.training.optimizer import OptimizerConfig
+from restem_jax.training.trainer import TrainLoopConfig
+
+
+def abstract_params(model_cfg, mesh, rules, seed: int = 0):
+  """Freshly initialised, correctly sharded params (restore targets)."""
+  params, _, _ = partitioning.init_sharded(
+      lambda k: interface.init_boxed(model_cfg, k), jax.random.key(seed), mesh, rules)
+  return params
+
+
+def _pretrain_toy(c, model_cfg, vocab, mesh, rules):
+  if c.task.name != "toy_arith":
+    raise ValueError(f"no base checkpoint and no toy pretraining corpus for task "
+                     f"{c.task.name!r}: set config.base.checkpoint to an Orbax params dir.")
+  texts = toy_arith.pretraining_texts(c.task.seed, c.base.pretrain_documents, c.base.mistake_rate)
+  loop_cfg = TrainLoopConfig(
+      seq_len=c.train.seq_len, rows_per_micro=c.train.rows_per_micro, accum_steps=1,
+      num_steps=c.base.pretrain_steps, seed=c.seed,
+      optimizer=OptimizerConfig(learning_rate=c.base.pretrain_learning_rate,
+                                warmup_steps=c.base.pretrain_warmup_steps, schedule="cosine",
+                                decay_steps=c.base.pretrain_steps))
+  return pretrain.pretrain(model_cfg, vocab, texts, loop_cfg, mesh, rules, init_seed=c.seed)
+
+
+def ensure_base(c, workdir: str, vocab, mesh, rules):
+  """Returns (base params, base checkpoint dir, pretraining info dict)."""
+  model_cfg = run_config.model_config(c)
+  path = c.base.checkpoint or os.path.join(workdir, "base")
+  like = abstract_params(model_cfg, mesh, rules, c.seed)
+  if os.path.isdir(path) and manager.Checkpointer(path, max_to_keep=None).latest_step() is not None:
+    params, meta = manager.restore_params(path, like)
+    logging.info("restored base model from %s", path)
+    return params, path, meta
+  if c.base.checkpoint or not c.base.pretrain:
+    raise manager.CheckpointError(f"base checkpoint {path} does not exist "
+                                  "(set config.base.checkpoint or config.base.pretrain=True)")
+  t0 = time.perf_counter()
+  params, history = _pretrain_toy(c, model_cfg, vocab, mesh, rules)
+  meta = {"pretrain_seconds": time.perf_counter() - t0, "pretrain_steps": len(history),
+          "first_loss": history[0]["loss"], "final_loss": history[-1]["loss"],
+          "num_params": model_cfg.num_params()}
+  manager.save_params(path, params, meta=meta)
+  with open(os.path.join(workdir, "pretrain_history.json"), "w") as f:
+    json.dump(history, f)
+  logging.info("pretrained base model in %.1fs (loss %.3f -> %.3f), saved to %s",
+               meta["pretrain_seconds"], meta["first_loss"], meta["final_loss"], path)
+  return params, path, meta

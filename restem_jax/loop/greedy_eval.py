@@ -1,0 +1,38 @@
+"""Greedy pass@1 of a policy on a list of problems, scored by the verifier pool."""
+
+from __future__ import annotations
+
+import collections
+from typing import Sequence
+
+from restem_jax.sampling import keys
+from restem_jax.sampling.sampler import Sampler
+from restem_jax.sampling.strategies import SamplingParams
+from restem_jax.tasks.completion import checker_sample
+from restem_jax.tasks.problem import Problem
+from restem_jax.verify.pool import VerifierPool
+
+
+def greedy_pass1(params, problems: Sequence[Problem], sampler: Sampler, pool: VerifierPool,
+                 seed: int) -> dict:
+  """Returns pass@1, verdict counts, per-difficulty accuracy and per-problem results."""
+  if not problems:
+    raise ValueError("greedy_pass1: no problems to evaluate.")
+  out = sampler.sample(params, [p.prompt for p in problems],
+                       [keys.problem_index(p.id) for p in problems], 1, SamplingParams.greedy(),
+                       seed=seed)
+  futures = [pool.submit(p.verifier_task, checker_sample(p, out.texts[i][0]),
+                         dict(p.checker_payload)) for i, p in enumerate(problems)]
+  verdicts = [f.result() for f in futures]
+  correct = {p.id: v.status == "correct" for p, v in zip(problems, verdicts)}
+  by_level = collections.defaultdict(list)
+  for p in problems:
+    by_level[p.difficulty].append(correct[p.id])
+  return {
+      "pass1": sum(correct.values()) / len(problems),
+      "verdicts": dict(collections.Counter(v.status for v in verdicts)),
+      "per_difficulty": {k: {"n": len(v), "accuracy": sum(v) / len(v)}
+                         for k, v in sorted(by_level.items())},
+      "per_problem": correct,
+      "samples": {p.id: out.texts[i][0] for i, p in enumerate(problems)},
+  }

@@ -1,0 +1,34 @@
+"""Entry point: parse flags, initialise multi-host JAX if asked, call the library.
+
+  python -m restem_jax.main --config=configs/toy_arith.py --workdir=W [--config.x=y ...]
+
+This file is intentionally kept short.
+"""
+
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file.",
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints and results.")
+_JAX_DISTRIBUTED = flags.DEFINE_bool("jax_distributed", False,
+                                     "Call jax.distributed.initialize() (multi-host TPU pods).")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  import jax  # pylint: disable=g-import-not-at-top
+  if _JAX_DISTRIBUTED.value or _CONFIG.value.jax_distributed:
+    jax.distributed.initialize()
+  logging.info("JAX devices: %s (process %d of %d)", jax.devices(), jax.process_index(),
+               jax.process_count())
+  from restem_jax.loop import runner  # pylint: disable=g-import-not-at-top
+  runner.run(_CONFIG.value, _WORKDIR.value)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,59 @@
+"""The library boundary: an ml_collections ConfigDict -> frozen, typed dataclasses.
+
+Library modules never see the ConfigDict; `main.py` builds these once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, TypeVar
+
+from restem_jax.model.config import ModelConfig
+from restem_jax.sampling.sampler import SamplerConfig
+from restem_jax.sampling.strategies import SamplingParams
+from restem_jax.sharding import partitioning
+from restem_jax.sharding.mesh import MeshConfig
+
+T = TypeVar("T")
+
+
+def build(cls: type[T], section: str, values: dict[str, Any]) -> T:
+  """`cls(**values)` with an error naming the config section and bad field."""
+  fields = {f.name for f in dataclasses.fields(cls)}
+  unknown = sorted(set(values) - fields)
+  if unknown:
+    raise ValueError(f"config.{section} has unknown field(s) {unknown}; "
+                     f"{cls.__name__} accepts {sorted(fields)}.")
+  try:
+    return cls(**values)
+  except (TypeError, ValueError) as e:
+    raise ValueError(f"config.{section} is invalid: {e}") from e
+
+
+def _tuples(d: dict) -> dict:
+  return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+
+def model_config(c) -> ModelConfig:
+  return build(ModelConfig, "model", c.model.to_dict())
+
+
+def mesh_config(c) -> MeshConfig:
+  return build(MeshConfig, "mesh", _tuples(c.mesh.to_dict()))
+
+
+def logical_rules(c) -> tuple:
+  return partitioning.normalize_rules(c.logical_axis_rules)
+
+
+def sampler_config(c) -> SamplerConfig:
+  s = c.sampler
+  return build(SamplerConfig, "sampler", dict(
+      prompt_buckets=tuple(s.prompt_buckets), max_new_tokens=s.max_new_tokens,
+      prompts_per_batch=s.prompts_per_batch))
+
+
+def sampling_params(c) -> SamplingParams:
+  s = c.sampler
+  return build(SamplingParams, "sampler", dict(temperature=s.temperature, top_k=s.top_k,
+                                               top_p=s.top_p))

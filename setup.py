@@ -1,0 +1,40 @@
+"""restem_jax: ReST-EM self-training of language models in JAX/Flax.
+
+Versions are pinned to the ones verified together on Python 3.11 (CPU).
+"""
+
+import setuptools
+
+CORE = [
+    "jax==0.10.2",
+    "jaxlib==0.10.2",
+    "flax==0.12.8",
+    "optax==0.2.8",
+    "orbax-checkpoint==0.12.8",
+    "seqio==0.0.20",
+    "tensorflow==2.21.0",        # seqio's data pipeline
+    "tensorflow-text==2.21.1",
+    "ml-collections==1.1.0",
+    "absl-py==2.5.1",
+    "numpy==2.4.6",
+    "sympy==1.14.0",
+    "latex2sympy2_extended==1.11.0",
+    "tqdm==4.70.1",
+    "matplotlib==3.11.2",
+    "tensorboardX==2.6.5",
+]
+
+setuptools.setup(
+    name="restem_jax",
+    version="0.1.0",
+    description="ReST-EM self-training (Singh et al., TMLR 2024) in JAX/Flax",
+    packages=setuptools.find_packages(include=["restem_jax", "restem_jax.*"]),
+    python_requires=">=3.11",
+    install_requires=CORE,
+    extras_require={
+        "test": ["pytest==9.2.0", "chex==0.1.92", "torch==2.13.0", "transformers==5.23.0",
+                 "safetensors==0.8.0", "math-verify==0.9.0"],
+        "tpu": ["jax[tpu]==0.10.2"],
+        "gpu": ["jax[cuda12]==0.10.2"],
+    },
+)

@@ -1,0 +1,1 @@
+"""Tests of the ReST-EM loop (restem_jax.loop)."""

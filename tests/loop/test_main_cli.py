@@ -1,0 +1,53 @@
+"""The command line: a tiny end-to-end run, clear errors for bad overrides and configs."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from restem_jax import run_config
+from restem_jax.model.config import ModelConfig
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _main(*args, workdir):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", XLA_FLAGS="", PYTHONPATH=REPO)
+  return subprocess.run([sys.executable, "-m", "restem_jax.main",
+                         "--config=configs/toy_arith.py:tiny", f"--workdir={workdir}", *args],
+                        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_tiny_run_writes_summary_and_reuses_base(tmp_path):
+  r = _main(workdir=tmp_path)
+  assert r.returncode == 0, r.stderr[-3000:]
+  summary = json.loads((tmp_path / "summary.json").read_text())
+  assert summary["task"] == "toy_arith"
+  assert 0.0 <= summary["base"]["test_pass1"] <= 1.0
+  assert sum(v["n"] for v in summary["base"]["per_difficulty"].values()) == 12
+  assert summary["base_meta"]["pretrain_steps"] == 4
+  # A second run restores the saved base instead of pretraining again.
+  r2 = _main(workdir=tmp_path)
+  assert r2.returncode == 0, r2.stderr[-3000:]
+  assert "restored base model" in r2.stderr
+
+
+def test_mistyped_override_names_the_field(tmp_path):
+  r = _main("--config.sampler.temprature=0.5", workdir=tmp_path)
+  assert r.returncode != 0
+  assert "temprature" in r.stderr
+
+
+def test_override_of_wrong_type_is_rejected(tmp_path):
+  r = _main("--config.sampler.top_k=many", workdir=tmp_path)
+  assert r.returncode != 0
+  assert "top_k" in r.stderr
+
+
+def test_unknown_dataclass_field_names_the_section():
+  with pytest.raises(ValueError, match=r"config\.model has unknown field\(s\) \['widht'\]"):
+    run_config.build(ModelConfig, "model", {"widht": 3})
+  with pytest.raises(ValueError, match=r"config\.model is invalid"):
+    run_config.build(ModelConfig, "model", {"num_heads": 3, "num_kv_heads": 2})
