@@ -1,0 +1,175 @@
+"""Metric tests against hand-computed values (restem_jax.loop.metrics)."""
+
+import itertools
+import math
+import random
+import sys
+
+import pytest
+
+from restem_jax.loop import metrics
+
+
+@pytest.mark.parametrize('n,c,k,expected', [
+    (5, 2, 1, 0.4),
+    (5, 2, 2, 1 - math.comb(3, 2) / math.comb(5, 2)),  # 0.7
+    (5, 0, 3, 0.0),
+    (5, 5, 1, 1.0),
+    (5, 4, 2, 1.0),  # n - c < k: every pair has a correct sample
+    (1, 1, 1, 1.0),
+    (10, 3, 4, 1 - math.comb(7, 4) / math.comb(10, 4)),
+])
+def test_pass_at_k_hand_values(n, c, k, expected):
+  assert metrics.pass_at_k(n, c, k) == pytest.approx(expected, abs=1e-12)
+
+
+def test_pass_at_k_matches_subset_enumeration():
+  """pass@k is the fraction of size-k subsets holding a correct sample."""
+  flags = [1, 0, 0, 1, 0, 0, 0]
+  for k in range(1, len(flags) + 1):
+    subsets = list(itertools.combinations(flags, k))
+    brute = sum(any(s) for s in subsets) / len(subsets)
+    assert metrics.pass_at_k(len(flags), sum(flags), k) == pytest.approx(brute)
+
+
+def test_pass_at_k_large_n_is_stable():
+  # C(1000, 500) overflows a float; the product form must not.
+  exact = 1 - math.comb(990, 500) / math.comb(1000, 500)  # exact int division
+  assert metrics.pass_at_k(1000, 10, 500) == pytest.approx(exact, rel=1e-12)
+
+
+def test_pass_at_k_errors_name_n_and_k():
+  with pytest.raises(ValueError, match=r'n=3.*k=4'):
+    metrics.pass_at_k(3, 1, 4)
+  with pytest.raises(ValueError):
+    metrics.pass_at_k(3, 4, 1)
+  with pytest.raises(ValueError):
+    metrics.pass_at_k(3, 1, 0)
+
+
+def test_mean_pass_at_k():
+  correct = [[True, False, False, False], [False] * 4, [True] * 4]
+  out = metrics.mean_pass_at_k(correct, [1, 2])
+  assert list(out) == [1, 2]
+  assert out[1] == pytest.approx((0.25 + 0 + 1) / 3)
+  assert out[2] == pytest.approx((0.5 + 0 + 1) / 3)
+
+
+def test_mean_pass_at_k_rejects_k_above_some_n():
+  with pytest.raises(ValueError, match=r'problem 1 has n=2.*k=4'):
+    metrics.mean_pass_at_k([[True] * 4, [False, True]], [1, 4])
+
+
+def test_majority_vote_ties_go_to_earliest():
+  # 'b' and 'a' both twice; 'b' appears first.
+  assert metrics.majority_vote(['b', 'a', 'a', 'b', 'c'], 5) == 0
+  # Only the first k count: within 3 samples 'a' wins 2-1.
+  assert metrics.majority_vote(['b', 'a', 'a', 'b', 'b'], 3) == 1
+  # None never wins even when it is the most common.
+  assert metrics.majority_vote([None, None, 'x', None], 4) == 2
+  assert metrics.majority_vote([None, None], 2) is None
+  # Default normalisation strips whitespace.
+  assert metrics.majority_vote(['1', ' 2', '2 '], 3) == 1
+
+
+def test_maj_at_k_with_flags():
+  answers = [
+      ['4', '5', '4', None],   # '4' wins; sample 2 is correct
+      ['7', '8', '8', '7'],    # tie 7/8 -> '7' (first); flags say 7 is wrong
+      [None, None, None, None],  # no answer -> wrong
+      ['3', None, None, None],   # lone answer wins over Nones
+  ]
+  flags = [
+      [False, False, True, False],
+      [False, True, True, False],
+      [False] * 4,
+      [True, False, False, False],
+  ]
+  assert metrics.maj_at_k(answers, flags, 4) == pytest.approx(2 / 4)
+  # k=1: first answers '4'(wrong), '7'(wrong), None, '3'(right).
+  assert metrics.maj_at_k(answers, flags, 1) == pytest.approx(1 / 4)
+
+
+def test_maj_at_k_with_gold_check():
+  gold = ['4', '8']
+  answers = [['4', '5', '4'], ['7', '8', '8']]
+  check = lambda i, a: a.strip() == gold[i]
+  assert metrics.maj_at_k(answers, check, 3) == pytest.approx(1.0)
+  assert metrics.maj_at_k(answers, check, 1) == pytest.approx(0.5)
+  with pytest.raises(ValueError, match='k=4'):
+    metrics.maj_at_k(answers, check, 4)
+
+
+def test_maj_at_k_one_equals_first_sample_accuracy():
+  rng = random.Random(0)
+  answers = [[rng.choice('abc') for _ in range(5)] for _ in range(50)]
+  flags = [[a == 'a' for a in row] for row in answers]
+  first = sum(row[0] for row in flags) / len(flags)
+  assert metrics.maj_at_k(answers, flags, 1) == pytest.approx(first)
+
+
+def test_difficulty_breakdown():
+  out = metrics.difficulty_breakdown(
+      {'p1': True, 'p2': False, 'p3': True, 'p4': True},
+      {'p1': 'level_1', 'p2': 'level_1', 'p3': 'level_2', 'p4': 'level_1'})
+  assert out == {'level_1': {'n': 3, 'accuracy': pytest.approx(2 / 3)},
+                 'level_2': {'n': 1, 'accuracy': 1.0}}
+  with pytest.raises(ValueError, match='p9'):
+    metrics.difficulty_breakdown({'p9': True}, {})
+
+
+@pytest.mark.parametrize('rate,bucket', [
+    (1.0, 'easy'), (0.76, 'easy'), (0.75, 'medium'), (0.51, 'medium'),
+    (0.5, 'hard'), (0.26, 'hard'), (0.25, 'very_hard'), (0.0, 'very_hard'),
+])
+def test_bucket_boundaries(rate, bucket):
+  assert metrics.bucket_of(rate) == bucket
+
+
+def test_benefit_buckets():
+  rate = {'a': 0.9, 'b': 0.8, 'c': 0.6, 'd': 0.1, 'e': 0.25}
+  before = {'a': True, 'b': False, 'c': False, 'd': False, 'e': False}
+  after = {'a': True, 'b': True, 'c': True, 'd': False, 'e': True}
+  out = metrics.benefit_buckets(rate, before, after)
+  assert list(out) == ['easy', 'medium', 'hard', 'very_hard']
+  assert out['easy'] == {'n': 2, 'before': 0.5, 'after': 1.0, 'delta': 0.5}
+  assert out['medium'] == {'n': 1, 'before': 0.0, 'after': 1.0, 'delta': 1.0}
+  assert out['hard'] == {'n': 0, 'before': None, 'after': None, 'delta': None}
+  assert out['very_hard'] == {'n': 2, 'before': 0.0, 'after': 0.5, 'delta': 0.5}
+  with pytest.raises(ValueError, match="'a'"):
+    metrics.benefit_buckets(rate, {}, after)
+
+
+def test_verdict_counts_has_all_keys():
+  assert metrics.verdict_counts([]) == {
+      'correct': 0, 'incorrect': 0, 'timeout': 0, 'error': 0}
+  out = metrics.verdict_counts(['correct', 'timeout', 'correct', 'error'])
+  assert out == {'correct': 2, 'incorrect': 0, 'timeout': 1, 'error': 1}
+  with pytest.raises(ValueError, match='pass'):
+    metrics.verdict_counts(['pass'])
+
+
+def test_estep_yield():
+  out = metrics.estep_yield({'a': 0, 'b': 2, 'c': 1, 'd': 2}, num_samples=4, cap=2)
+  assert out == {'num_problems': 4, 'kept': 5, 'solved_fraction': 0.75,
+                 'cap_saturation': 0.5, 'keep_rate': 5 / 16}
+  uncapped = metrics.estep_yield({'a': 4, 'b': 1}, num_samples=4, cap=None)
+  assert uncapped['cap_saturation'] == 0.5
+  assert metrics.estep_yield({}, 4, 2)['solved_fraction'] == 0.0
+  with pytest.raises(ValueError, match="'a'"):
+    metrics.estep_yield({'a': 3}, num_samples=4, cap=2)
+
+
+def test_flops_estimate():
+  assert metrics.flops_estimate(10, 7, 'forward') == 140.0
+  assert metrics.flops_estimate(10, 7, 'train') == 420.0
+  with pytest.raises(ValueError):
+    metrics.flops_estimate(10, 7, 'backward')
+
+
+def test_no_jax_import():
+  # The metrics/report modules are host-side only; importing them loads no JAX.
+  import subprocess
+  code = ('import sys, restem_jax.loop.metrics, restem_jax.loop.report; '
+          'assert "jax" not in sys.modules, "jax imported"')
+  subprocess.run([sys.executable, '-c', code], check=True)
