@@ -1,0 +1,111 @@
+"""E-step (Generate): sample N solutions per training problem, verify, keep correct ones.
+
+Work is split into chunks of problems. Verification of chunk c runs in the
+verifier pool while chunk c+1 is sampled. Each finished chunk is written
+atomically to `out_dir/chunk_XXXXX.json` (its existence is the completion
+marker), so a killed E-step resumes at the first missing chunk and loses none.
+Sampling keys depend only on (seed, iteration, problem, sample), so a re-run
+chunk reproduces the same samples.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import json
+import os
+from typing import Sequence
+
+from restem_jax.sampling import keys
+from restem_jax.sampling.sampler import Sampler, SamplerOutput
+from restem_jax.sampling.strategies import SamplingParams
+from restem_jax.tasks.completion import checker_sample
+from restem_jax.tasks.problem import Problem
+from restem_jax.verify.pool import VerifierPool
+
+
+@dataclasses.dataclass(frozen=True)
+class EStepConfig:
+  num_samples: int = 32       # N per problem (paper: 32 MATH, 64 APPS)
+  max_per_problem: int = 10   # cap on kept correct samples per problem (paper: 10)
+  dedup: bool = True          # drop identical correct solutions of one problem
+  chunk_problems: int = 64    # problems per resumable chunk
+
+
+def _write_atomic(path: str, obj) -> None:
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    json.dump(obj, f)
+  os.replace(tmp, path)
+
+
+def _chunk_record(chunk: Sequence[Problem], out: SamplerOutput, verdicts, cfg: EStepConfig,
+                  provenance: dict) -> dict:
+  kept, stats = [], {"verdicts": collections.Counter(), "correct_per_problem": {},
+                     "kept_per_problem": {}, "generated_tokens": int(out.lengths.sum())}
+  for p_i, problem in enumerate(chunk):
+    seen, n_kept, n_correct = set(), 0, 0
+    for n in range(out.lengths.shape[1]):
+      v = verdicts[p_i][n]
+      stats["verdicts"][v.status] += 1
+      if v.status != "correct":
+        continue
+      n_correct += 1
+      text = out.texts[p_i][n]
+      if (cfg.dedup and text in seen) or n_kept >= cfg.max_per_problem:
+        continue
+      seen.add(text)
+      n_kept += 1
+      kept.append({"problem_id": problem.id, "sample_index": n, "text": text,
+                   "prompt_tokens": out.prompt_tokens[p_i].tolist(),
+                   "sample_tokens": out.sample_tokens(p_i, n).tolist(),
+                   "reward": v.reward, "verdict": v.status, "detail": v.detail, **provenance})
+    stats["correct_per_problem"][problem.id] = n_correct
+    stats["kept_per_problem"][problem.id] = n_kept
+  stats["verdicts"] = dict(stats["verdicts"])
+  return {"kept": kept, "stats": stats}
+
+
+def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: SamplingParams,
+              pool: VerifierPool, cfg: EStepConfig, out_dir: str, *, seed: int, iteration: int,
+              policy: str, progress=None) -> list[dict]:
+  """Returns the chunk records (kept samples + stats), resuming from `out_dir`."""
+  os.makedirs(out_dir, exist_ok=True)
+  provenance = {"policy": policy, "seed": seed, "iteration": iteration,
+                "temperature": sampling.temperature, "top_k": sampling.top_k,
+                "top_p": sampling.top_p}
+  chunks = [problems[i:i + cfg.chunk_problems] for i in range(0, len(problems), cfg.chunk_problems)]
+  results: list[dict | None] = [None] * len(chunks)
+  pending = None  # (chunk index, sampler output, futures) being verified
+
+  def finish(item):
+    c, out, futures = item
+    verdicts = [[f.result() for f in row] for row in futures]
+    results[c] = _chunk_record(chunks[c], out, verdicts, cfg, provenance)
+    _write_atomic(os.path.join(out_dir, f"chunk_{c:05d}.json"), results[c])
+    if progress:
+      progress(len(chunks[c]))
+
+  for c, chunk in enumerate(chunks):
+    path = os.path.join(out_dir, f"chunk_{c:05d}.json")
+    if os.path.exists(path):
+      with open(path) as f:
+        results[c] = json.load(f)
+      if progress:
+        progress(len(chunk))
+      continue
+    out = sampler.sample(params, [p.prompt for p in chunk], [keys.problem_index(p.id) for p in chunk],
+                         cfg.num_samples, sampling, seed=seed, iteration=iteration)
+    futures = [[pool.submit(p.verifier_task, checker_sample(p, out.texts[i][n]),
+                            dict(p.checker_payload)) for n in range(cfg.num_samples)]
+               for i, p in enumerate(chunk)]
+    if pending is not None:
+      finish(pending)  # the previous chunk was verified while this one was sampled
+    pending = (c, out, futures)
+  if pending is not None:
+    finish(pending)
+  return results
+
+
+def kept_samples(chunk_records: Sequence[dict]) -> list[dict]:
+  return [k for r in chunk_records for k in r["kept"]]

@@ -1,0 +1,90 @@
+"""E-step: cap, verdict accounting and chunk resume; M-step: trains from the given init."""
+
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+
+from restem_jax.loop import estep, mstep
+from restem_jax.sampling.sampler import Sampler, SamplerConfig
+from restem_jax.sampling.strategies import SamplingParams
+from restem_jax.tasks.problem import Problem
+from restem_jax.training.trainer import TrainLoopConfig
+from restem_jax.verify.pool import VerifierPool
+from tests.engine import toy
+
+
+def _problem(i, answer):
+  return Problem(id=f"t/{i}", prompt=f"Q: {i}\nA:", question=str(i), answer=answer,
+                 reference_solution="", difficulty="level_1", split="train",
+                 verifier_task="toy_arith", checker_payload={"answer": answer})
+
+
+@pytest.fixture(scope="module")
+def setup():
+  mesh = toy.one_device_mesh()
+  params = toy.init_params(mesh)
+  sampler = Sampler(toy.TOY, toy.VOCAB, SamplerConfig(prompt_buckets=(8,), max_new_tokens=6,
+                                                      prompts_per_batch=4), mesh, toy.RULES)
+  with VerifierPool(2, timeout_s=10.0) as pool:
+    yield mesh, params, sampler, pool
+
+
+def test_cap_dedup_and_resume(setup, tmp_path):
+  mesh, params, sampler, pool = setup
+  problems = [_problem(i, "1") for i in range(5)]
+  # With top_k=1 every sample of a problem is identical; the verdict decides reward.
+  sp = SamplingParams(temperature=1.0, top_k=1)
+  cfg = estep.EStepConfig(num_samples=4, max_per_problem=2, dedup=False, chunk_problems=2)
+  out_dir = str(tmp_path / "estep")
+  recs = estep.run_estep(params, problems, sampler, sp, pool, cfg, out_dir, seed=0, iteration=1,
+                         policy="base")
+  assert sorted(os.listdir(out_dir)) == [f"chunk_0000{i}.json" for i in range(3)]
+  total = sum(sum(r["stats"]["verdicts"].values()) for r in recs)
+  assert total == 5 * 4  # a verdict for every sample
+  for r in recs:
+    for pid, kept in r["stats"]["kept_per_problem"].items():
+      assert kept == min(r["stats"]["correct_per_problem"][pid], 2)
+  # Resume: delete one chunk; the others are loaded, not resampled (mtime unchanged).
+  mtimes = {f: os.path.getmtime(os.path.join(out_dir, f)) for f in os.listdir(out_dir)}
+  os.remove(os.path.join(out_dir, "chunk_00001.json"))
+  again = estep.run_estep(params, problems, sampler, sp, pool, cfg, out_dir, seed=0, iteration=1,
+                          policy="base")
+  assert json.dumps(again, sort_keys=True) == json.dumps(
+      [json.loads(json.dumps(r)) for r in recs], sort_keys=True)
+  for f in ("chunk_00000.json", "chunk_00002.json"):
+    assert os.path.getmtime(os.path.join(out_dir, f)) == mtimes[f]
+
+
+def test_kept_samples_are_correct_and_capped(setup, tmp_path):
+  mesh, params, sampler, pool = setup
+  out = sampler.sample(params, ["Q: 0\nA:"], [0], 1, SamplingParams.greedy(), seed=0)
+  greedy_text = out.texts[0][0]
+  # Make the greedy continuation the gold answer: every sample is then correct.
+  problems = [_problem(0, "1")]
+  problems = [Problem(**{**problems[0].__dict__, "checker_payload": {"answer": "1"}})]
+  cfg = estep.EStepConfig(num_samples=5, max_per_problem=3, dedup=True, chunk_problems=4)
+  recs = estep.run_estep(params, problems, sampler, SamplingParams.greedy(), pool, cfg,
+                         str(tmp_path / "e"), seed=0, iteration=1, policy="base")
+  kept = estep.kept_samples(recs)
+  assert all(k["verdict"] == "correct" for k in kept)
+  assert len(kept) <= 1  # greedy samples are identical: dedup keeps at most one
+  del greedy_text
+
+
+def test_mstep_starts_from_given_init_and_returns_best(setup):
+  mesh, params, _, _ = setup
+  kept = [{"prompt_tokens": [5, 6, 7], "sample_tokens": [8, 9, 1], "reward": 1.0}] * 8
+  rewards = iter([0.1, 0.5, 0.3, 0.2])
+  res = mstep.run_mstep(toy.TOY, TrainLoopConfig(seq_len=16, rows_per_micro=2, num_steps=6),
+                        mstep.MStepConfig(max_steps=6, eval_every=2, patience=2), mesh, toy.RULES,
+                        params, mstep.examples_from_kept(kept), lambda p: next(rewards))
+  assert res.val_curve == [(0, 0.1), (2, 0.5), (4, 0.3), (6, 0.2)]
+  assert res.best_step == 2 and res.best_val_reward == 0.5
+  changed = jax.tree.map(lambda a, b: not np.array_equal(a, b), params, res.params)
+  assert any(jax.tree.leaves(changed))
+  with pytest.raises(ValueError, match="empty"):
+    mstep.run_mstep(toy.TOY, TrainLoopConfig(seq_len=16, rows_per_micro=2), mstep.MStepConfig(),
+                    mesh, toy.RULES, params, [], lambda p: 0.0)
