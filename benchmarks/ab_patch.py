@@ -46,7 +46,7 @@ def copy_tree(dst, patch=None):
     shutil.copytree(os.path.join(REPO, d), os.path.join(dst, d),
                     ignore=shutil.ignore_patterns("__pycache__"))
   if patch:
-    subprocess.run(["git", "apply", "--directory=.", os.path.abspath(patch)], cwd=dst, check=True)
+    subprocess.run(["git", "apply", os.path.abspath(patch)], cwd=dst, check=True)
 
 
 def main():
