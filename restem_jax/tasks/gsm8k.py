@@ -49,11 +49,8 @@ def gsm8k_problems(split: str, data_dir: str, seed: int) -> list[Problem]:
   records.check_split(TASK, split)
   relpath = FILES[split]
   file_tag = relpath.rsplit("/", 1)[1].removesuffix(".jsonl")
-  rows = list(enumerate(records.read_jsonl(data_dir, relpath, TASK)))
-  shots = {records.normalize_text(q) for q in gsm8k_shots.SHOT_QUESTIONS}
-  rows = [(i, r) for i, r in rows if records.normalize_text(r["question"]) not in shots]
-  if split != "test":
-    rows = holdout.pick_split(rows, split, seed)
+  rows = holdout.split_rows_without_shots(data_dir, relpath, TASK, split, seed,
+                                          gsm8k_shots.SHOT_QUESTIONS, "question")
   skips, problems = records.SkipCounter(TASK, split), []
   for line, record in rows:
     gold = gold_answer(record)

@@ -36,3 +36,14 @@ def pick_split(items: Sequence[T], split: str, seed: int) -> list[T]:
   """The 'train' or 'validation' part of a training file's records."""
   train, validation = split_train_validation(items, seed)
   return train if split == "train" else validation
+
+
+def split_rows_without_shots(data_dir: str, relpath: str, task: str, split: str, seed: int,
+                             shot_texts, text_key: str) -> list[tuple[int, dict]]:
+  """(line index, record) pairs of a split: few-shot exemplars removed, validation
+  carved from train with `pick_split` (the test file is used whole)."""
+  from restem_jax.tasks import records  # pylint: disable=g-import-not-at-top
+  shots = {records.normalize_text(t) for t in shot_texts}
+  rows = [(i, r) for i, r in enumerate(records.read_jsonl(data_dir, relpath, task))
+          if records.normalize_text(r[text_key]) not in shots]
+  return rows if split == "test" else pick_split(rows, split, seed)

@@ -81,11 +81,8 @@ def math_problems(split: str, data_dir: str, seed: int, *, task: str = "math") -
     relpath, split_file = TEST_FILES[task], "test"
   else:
     relpath, split_file = TRAIN_FILE, "train"
-  rows = list(enumerate(records.read_jsonl(data_dir, relpath, task)))
-  shots = {records.normalize_text(p) for p in math_shots.SHOT_PROBLEMS}
-  rows = [(i, r) for i, r in rows if records.normalize_text(r["problem"]) not in shots]
-  if split != "test":
-    rows = holdout.pick_split(rows, split, seed)
+  rows = holdout.split_rows_without_shots(data_dir, relpath, task, split, seed,
+                                          math_shots.SHOT_PROBLEMS, "problem")
   skips, problems = records.SkipCounter(task, split), []
   for line, record in rows:
     gold = gold_answer(record)
