@@ -1,4 +1,4 @@
-"""A/B of a proposed engine patch on the decode program (docs/proposed_patches/*.diff).
+"""A/B of a proposed engine patch on the decode program (a unified diff against restem_jax/).
 
 The engine files belong to others, so a patch is measured without touching the
 checkout: the repo's `restem_jax` and `benchmarks` are copied twice into a temp
@@ -6,7 +6,7 @@ dir, one copy gets `git apply PATCH`, and worker processes of the two copies run
 alternately (A, B, B, A, ...), each timing the same decode call (median of its
 repeats after compile). Same weights (seeded init), threads and shapes on both.
 
-  python -m benchmarks.ab_patch docs/proposed_patches/prefill_last_logits.diff
+  python -m benchmarks.ab_patch /tmp/my_patch.diff
 """
 
 from __future__ import annotations

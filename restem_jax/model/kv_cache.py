@@ -1,4 +1,8 @@
-"""Preallocated KV cache: one {'k', 'v'} pair of BxSxKxE arrays per layer."""
+"""Preallocated KV cache: one {'k', 'v'} pair of BxKxSxE arrays per layer.
+
+Heads before length, so that the per-step attention matmuls read the cache with
+(batch, kv_head) as batch dimensions in place: a BxSxKxE cache made XLA:CPU copy
+(transpose) the whole cache of every layer at every decode step."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from restem_jax.model.config import ModelConfig
 
 
 def init_cache(cfg: ModelConfig, batch: int, length: int):
-  shape = (batch, length, cfg.num_kv_heads, cfg.head_dim)
+  shape = (batch, cfg.num_kv_heads, length, cfg.head_dim)
   return [{"k": jnp.zeros(shape, cfg.compute_dtype), "v": jnp.zeros(shape, cfg.compute_dtype)}
           for _ in range(cfg.num_layers)]
 

@@ -53,17 +53,17 @@ def apply_rope(x_BxTxNxE, positions_BxT, theta: float):
   return out.astype(x_BxTxNxE.dtype)
 
 
-def dot_attention(q_BxTxHxE, k_BxSxKxE, v_BxSxKxE, mask_BxTxS):
+def dot_attention(q_BxTxHxE, k_BxKxSxE, v_BxKxSxE, mask_BxTxS):
   """Grouped-query softmax attention; masked keys get exactly zero weight."""
   b, t, h, e = q_BxTxHxE.shape
-  kh = k_BxSxKxE.shape[2]
+  kh = k_BxKxSxE.shape[1]
   q_BxTxKxGxE = q_BxTxHxE.reshape(b, t, kh, h // kh, e)
-  logits = jnp.einsum("btkge,bske->bkgts", q_BxTxKxGxE, k_BxSxKxE,
+  logits = jnp.einsum("btkge,bkse->bkgts", q_BxTxKxGxE, k_BxKxSxE,
                       preferred_element_type=jnp.float32) * (e ** -0.5)
   logits = jnp.where(mask_BxTxS[:, None, None, :, :], logits, _NEG_INF)
   probs = jax.nn.softmax(logits, axis=-1)
-  probs = jnp.where(mask_BxTxS[:, None, None, :, :], probs, 0.0).astype(v_BxSxKxE.dtype)
-  out = jnp.einsum("bkgts,bske->btkge", probs, v_BxSxKxE)
+  probs = jnp.where(mask_BxTxS[:, None, None, :, :], probs, 0.0).astype(v_BxKxSxE.dtype)
+  out = jnp.einsum("bkgts,bkse->btkge", probs, v_BxKxSxE)
   return out.reshape(b, t, h, e)
 
 
@@ -86,14 +86,15 @@ class Attention(nn.Module):
     q = nn.with_logical_constraint(q, ("batch", "act_length", "act_heads", "head_dim"))
     q = apply_rope(q, positions_BxT, cfg.rope_theta)
     kk = apply_rope(kk, positions_BxT, cfg.rope_theta)
+    kk, vv = kk.transpose(0, 2, 1, 3), vv.transpose(0, 2, 1, 3)  # BxKxTxE
     new_cache = None
     if cache is not None:
       kk = jax.lax.dynamic_update_slice(cache["k"], kk.astype(cache["k"].dtype),
-                                        (0, cache_index, 0, 0))
+                                        (0, 0, cache_index, 0))
       vv = jax.lax.dynamic_update_slice(cache["v"], vv.astype(cache["v"].dtype),
-                                        (0, cache_index, 0, 0))
-      kk = nn.with_logical_constraint(kk, ("batch", "cache_length", "act_kv_heads", "head_dim"))
-      vv = nn.with_logical_constraint(vv, ("batch", "cache_length", "act_kv_heads", "head_dim"))
+                                        (0, 0, cache_index, 0))
+      kk = nn.with_logical_constraint(kk, ("batch", "act_kv_heads", "cache_length", "head_dim"))
+      vv = nn.with_logical_constraint(vv, ("batch", "act_kv_heads", "cache_length", "head_dim"))
       new_cache = {"k": kk, "v": vv}
     out = dot_attention(q, kk.astype(dt), vv.astype(dt), mask_BxTxS)
     y = jnp.einsum("bthe,hed->btd", out, wo.astype(dt))

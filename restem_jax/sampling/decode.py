@@ -32,9 +32,9 @@ def _prefill(cfg, params, prompts_BxP, prompt_lens_B, total_len):
       [prompt_valid_BxP, jnp.ones((b, total_len - p), bool)], axis=1)
   mask_BxPxS = masks.cache_mask(key_valid_BxS, jnp.broadcast_to(slots_P, (b, p)))
   cache = kv_cache.init_cache(cfg, b, total_len)
-  logits_BxPxV, cache = make_module(cfg).apply(
-      {"params": params}, prompts_BxP, positions_BxP, mask_BxPxS, cache, 0)
-  return logits_BxPxV[:, -1], cache, key_valid_BxS
+  logits_Bx1xV, cache = make_module(cfg).apply(
+      {"params": params}, prompts_BxP, positions_BxP, mask_BxPxS, cache, 0, last_only=True)
+  return logits_Bx1xV[:, 0], cache, key_valid_BxS
 
 
 def generate(params, prompts_BxP, prompt_lens_B, problem_idx_B, seed, iteration, sample_offset,
