@@ -53,6 +53,14 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       data_dir="",         # root of local data files (real data sets)
       test_limit=0,        # 0 = all test problems
       train_limit=0,       # 0 = all train problems
+      val_limit=0,         # 0 = all validation problems (the M-step's D_val)
+  ))
+  c.loop = ml_collections.ConfigDict(dict(
+      mode="restem",       # restem | rest | rft | sft | distill (restem_jax/loop/modes.py)
+      num_iterations=3,    # ReST-EM iterations (rft and distill run one)
+      init_from="",        # M-step start: 'base' | 'previous'; '' = by mode (rest: previous)
+      sft_baseline=True,   # also fine-tune the base on the reference solutions (report row)
+      on_empty="stop",     # an E-step that keeps nothing: 'stop' | 'continue'
   ))
   c.base = ml_collections.ConfigDict(dict(
       checkpoint="",       # base params (Orbax dir); '' = W/base (pretrained if missing)
@@ -67,6 +75,28 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       seq_len=128,         # packed row length
       rows_per_micro=32,   # rows per micro-batch
       accum_steps=1,       # gradient accumulation micro-batches per step
+  ))
+  c.estep = ml_collections.ConfigDict(dict(
+      num_samples=16,      # N per train problem (paper: 32 MATH, 64 APPS)
+      max_per_problem=10,  # cap on kept correct samples per problem (paper: 10)
+      dedup=True,          # drop repeated identical correct solutions of a problem
+      chunk_problems=64,   # problems per resumable E-step chunk
+  ))
+  c.mstep = ml_collections.ConfigDict(dict(
+      max_steps=150,       # fine-tuning steps per M-step (upper bound)
+      eval_every=25,       # steps between validation-reward evaluations
+      patience=2,          # evaluations without improvement before stopping early
+      learning_rate=1e-3,
+      warmup_steps=10,
+      schedule="constant",  # 'constant' | 'cosine'
+      weight_decay=0.0,
+  ))
+  c.eval = ml_collections.ConfigDict(dict(
+      num_samples=8,       # n per test problem for pass@k / maj@k (0 = greedy only)
+      ks=(1, 2, 4, 8),
+      temperature=1.0,     # paper: 1.0
+      top_p=0.95,          # paper: 0.95
+      top_k=0,             # no top-k filter for evaluation samples
   ))
   c.sampler = ml_collections.ConfigDict(dict(
       prompt_buckets=(32, 64, 128),  # left-padded prompt lengths (one program each)
@@ -87,8 +117,16 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
                    mlp_dim=64)
     c.base.update(pretrain_documents=400, pretrain_steps=4, pretrain_warmup_steps=1)
     c.train.update(rows_per_micro=8)
-    c.task.update(test_limit=12, train_limit=12)
+    c.task.update(test_limit=12, train_limit=12, val_limit=8)
     c.sampler.update(prompt_buckets=(32,), max_new_tokens=24, prompts_per_batch=8)
+    c.loop.update(num_iterations=2)
+    c.estep.update(num_samples=4, chunk_problems=4)
+    c.mstep.update(max_steps=4, eval_every=2, warmup_steps=1)
+    c.eval.update(num_samples=4, ks=(1, 2, 4))
   elif preset:
     raise ValueError(f"unknown preset {preset!r} for configs/toy_arith.py; known: 'tiny'.")
+  c.teacher = ml_collections.ConfigDict(dict(
+      checkpoint="",       # distill mode: Orbax params dir of the teacher
+      model=c.model.to_dict(),  # teacher architecture (default: the student's)
+  ))
   return c

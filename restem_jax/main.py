@@ -5,6 +5,8 @@
 This file is intentionally kept short.
 """
 
+import logging as std_logging
+
 from absl import app
 from absl import flags
 from absl import logging
@@ -18,9 +20,17 @@ _JAX_DISTRIBUTED = flags.DEFINE_bool("jax_distributed", False,
 flags.mark_flags_as_required(["config", "workdir"])
 
 
+class _QuietLibraries(std_logging.Filter):
+  """Drops INFO records of chatty libraries (Orbax logs every checkpoint file operation)."""
+
+  def filter(self, record: std_logging.LogRecord) -> bool:
+    return record.levelno >= std_logging.WARNING or "/orbax/" not in record.pathname
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  logging.get_absl_handler().addFilter(_QuietLibraries())
   import jax  # pylint: disable=g-import-not-at-top
   if _JAX_DISTRIBUTED.value or _CONFIG.value.jax_distributed:
     jax.distributed.initialize()

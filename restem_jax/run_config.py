@@ -8,11 +8,17 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, TypeVar
 
+from restem_jax.loop.estep import EStepConfig
+from restem_jax.loop.evaluate import EvalConfig
+from restem_jax.loop.modes import LoopConfig
+from restem_jax.loop.mstep import MStepConfig
 from restem_jax.model.config import ModelConfig
 from restem_jax.sampling.sampler import SamplerConfig
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.sharding import partitioning
 from restem_jax.sharding.mesh import MeshConfig
+from restem_jax.training.optimizer import OptimizerConfig
+from restem_jax.training.trainer import TrainLoopConfig
 
 T = TypeVar("T")
 
@@ -57,3 +63,29 @@ def sampling_params(c) -> SamplingParams:
   s = c.sampler
   return build(SamplingParams, "sampler", dict(temperature=s.temperature, top_k=s.top_k,
                                                top_p=s.top_p))
+
+
+def loop_config(c) -> LoopConfig:
+  return build(LoopConfig, "loop", c.loop.to_dict())
+
+
+def estep_config(c) -> EStepConfig:
+  return build(EStepConfig, "estep", c.estep.to_dict())
+
+
+def eval_config(c) -> EvalConfig:
+  return build(EvalConfig, "eval", _tuples(c.eval.to_dict()))
+
+
+_MSTEP_LOOP_FIELDS = ("max_steps", "eval_every", "patience")
+
+
+def mstep_config(c) -> tuple[MStepConfig, TrainLoopConfig]:
+  """(MStepConfig, TrainLoopConfig) from config.mstep and config.train."""
+  m = c.mstep.to_dict()
+  mstep = build(MStepConfig, "mstep", {k: m.pop(k) for k in _MSTEP_LOOP_FIELDS if k in m})
+  m.setdefault("decay_steps", mstep.max_steps)
+  opt = build(OptimizerConfig, "mstep", m)
+  loop = build(TrainLoopConfig, "train", dict(c.train.to_dict(), num_steps=mstep.max_steps,
+                                              seed=c.seed, optimizer=opt))
+  return mstep, loop

@@ -19,7 +19,7 @@ from typing import Sequence
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler, SamplerOutput
 from restem_jax.sampling.strategies import SamplingParams
-from restem_jax.tasks.completion import checker_sample
+from restem_jax.tasks.completion import checker_sample, truncate_at_stop
 from restem_jax.tasks.problem import Problem
 from restem_jax.verify.pool import VerifierPool
 
@@ -39,8 +39,29 @@ def _write_atomic(path: str, obj) -> None:
   os.replace(tmp, path)
 
 
+def training_tokens(vocab, verifier_task: str, tokens, text: str) -> list[int]:
+  """The sampled ids to train on: cut where the task's stop sequence begins, then EOS.
+
+  Samples that never reach a stop sequence are kept exactly as produced. A cut sample
+  keeps the shortest prefix of its own ids that decodes to the checked text (no
+  re-tokenisation), followed by EOS so the policy learns to stop there.
+  """
+  tokens = [int(t) for t in tokens]
+  cut = truncate_at_stop(verifier_task, text)
+  if len(cut) == len(text):
+    return tokens
+  lo, hi = 0, len(tokens)
+  while lo < hi:  # smallest prefix whose decoding covers the cut text
+    mid = (lo + hi) // 2
+    if len(vocab.decode(tokens[:mid])) >= len(cut):
+      hi = mid
+    else:
+      lo = mid + 1
+  return tokens[:lo] + [vocab.eos_id]
+
+
 def _chunk_record(chunk: Sequence[Problem], out: SamplerOutput, verdicts, cfg: EStepConfig,
-                  provenance: dict) -> dict:
+                  provenance: dict, vocab) -> dict:
   kept, stats = [], {"verdicts": collections.Counter(), "correct_per_problem": {},
                      "kept_per_problem": {}, "generated_tokens": int(out.lengths.sum())}
   for p_i, problem in enumerate(chunk):
@@ -58,7 +79,8 @@ def _chunk_record(chunk: Sequence[Problem], out: SamplerOutput, verdicts, cfg: E
       n_kept += 1
       kept.append({"problem_id": problem.id, "sample_index": n, "text": text,
                    "prompt_tokens": out.prompt_tokens[p_i].tolist(),
-                   "sample_tokens": out.sample_tokens(p_i, n).tolist(),
+                   "sample_tokens": training_tokens(vocab, problem.verifier_task,
+                                                    out.sample_tokens(p_i, n), text),
                    "reward": v.reward, "verdict": v.status, "detail": v.detail, **provenance})
     stats["correct_per_problem"][problem.id] = n_correct
     stats["kept_per_problem"][problem.id] = n_kept
@@ -81,7 +103,7 @@ def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: S
   def finish(item):
     c, out, futures = item
     verdicts = [[f.result() for f in row] for row in futures]
-    results[c] = _chunk_record(chunks[c], out, verdicts, cfg, provenance)
+    results[c] = _chunk_record(chunks[c], out, verdicts, cfg, provenance, sampler.vocab)
     _write_atomic(os.path.join(out_dir, f"chunk_{c:05d}.json"), results[c])
     if progress:
       progress(len(chunks[c]))

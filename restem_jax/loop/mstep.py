@@ -2,9 +2,11 @@
 
 The loss is the reward-weighted NLL on exactly the token ids the sampler
 produced (prompt tokens masked out). Every `eval_every` steps the validation
-reward (greedy pass@1 on D_val) is measured; the best params so far are kept,
-and training stops after `patience` evaluations without improvement
-("while reward improves on D_val", Algorithm 1).
+reward (greedy pass@1 on D_val) is measured and training stops after `patience`
+evaluations without improvement over the best so far, the initial params included
+("while reward improves on D_val", Algorithm 1). The result is the evaluated
+fine-tuned params with the highest validation reward (ties: the earliest); the
+initial params are never returned, so every M-step yields a new policy.
 """
 
 from __future__ import annotations
@@ -47,26 +49,29 @@ def run_mstep(model_cfg, loop_cfg: TrainLoopConfig, cfg: MStepConfig, mesh, rule
   """Trains from `init_params`; returns the params with the best validation reward."""
   if not examples:
     raise ValueError("run_mstep: the kept set is empty; nothing to fine-tune on.")
-  trainer = Trainer(model_cfg, loop_cfg, mesh, rules, init_params)
-  best = {"step": 0, "reward": val_reward(init_params), "params": None, "bad": 0}
-  curve = [(0, best["reward"])]
+  # The train step donates its state; train a copy so `init_params` (the base model,
+  # reused by every iteration) stays alive.
+  trainer = Trainer(model_cfg, loop_cfg, mesh, rules, jax.tree.map(lambda x: x.copy(), init_params))
+  init_reward = val_reward(init_params)
+  curve = [(0, init_reward)]
+  best = {"step": 0, "reward": -1.0, "params": None}
+  state = {"target": init_reward, "bad": 0}  # improvement is measured against the init too
 
   def on_eval(step, _metrics):
     r = val_reward(trainer.params)
     curve.append((step, r))
     if r > best["reward"]:
-      best.update(step=step, reward=r, params=jax.device_get(trainer.params), bad=0)
+      best.update(step=step, reward=r, params=jax.device_get(trainer.params))
+    if r > state["target"]:
+      state.update(target=r, bad=0)
     else:
-      best["bad"] += 1
-    return best["bad"] >= cfg.patience
+      state["bad"] += 1
+    return state["bad"] >= cfg.patience
 
   history = trainer.fit(examples, num_steps=cfg.max_steps, callback=on_eval,
                         every=cfg.eval_every, progress=progress)
-  if best["params"] is None:  # no evaluation beat the initial params: keep the last iterate
-    best_params, best_step = trainer.params, history[-1]["step"]
-    best["reward"] = curve[-1][1]
-  else:
-    shardings = jax.tree.map(lambda x: x.sharding, trainer.params)
-    best_params, best_step = jax.device_put(best["params"], shardings), best["step"]
-  return MStepResult(best_params, best_step, best["reward"], curve, history,
-                     int(sum(h["tokens"] for h in history)))
+  if curve[-1][0] != history[-1]["step"]:  # the last steps were not evaluated yet
+    on_eval(history[-1]["step"], history[-1])
+  shardings = jax.tree.map(lambda x: x.sharding, trainer.params)
+  return MStepResult(jax.device_put(best["params"], shardings), best["step"], best["reward"],
+                     curve, history, int(sum(h["tokens"] for h in history)))

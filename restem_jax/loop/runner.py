@@ -1,60 +1,369 @@
-"""Orchestrates a run: base model -> base evaluation -> summary.
+"""Runs Algorithm 1 end to end: base -> [E-step -> M-step -> evaluation] x I -> report.
 
-The ReST-EM iterations (E-step, M-step, evaluation) plug in here; this version
-establishes the base model (pretraining the toy one if needed) and reports its
-held-out greedy pass@1, writing W/summary.json.
+Stages and their outputs (W = workdir):
+
+  base              W/base (Orbax params; the toy base is pretrained once)
+  base_eval         greedy pass@1 test/train/validation, pass@k and maj@k on test
+  sft               the base fine-tuned on one reference solution per train problem
+  iter_i/estep      W/iter_i/estep/chunk_*.json: kept samples with provenance
+  iter_i/mstep      W/iter_i/policy (Orbax params of the best validation step)
+  iter_i/eval       as base_eval
+  (end)             W/summary.json, W/metrics.jsonl, W/tb/ (TensorBoard), W/report.md
+
+Every finished stage is recorded in W/manifest.json; rerunning the same command
+continues after the last finished stage (see manifest.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
+from typing import Callable
 
+import numpy as np
+import tqdm
 from absl import logging
+from tensorboardX import SummaryWriter
 
 from restem_jax import run_config
+from restem_jax.checkpoint import manager
 from restem_jax.data.char_vocab import CharVocabulary
-from restem_jax.loop import base_model, greedy_eval
+from restem_jax.loop import base_model, estep, evaluate, greedy_eval, manifest, metrics, mstep
+from restem_jax.loop import report
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.tasks import registry
+from restem_jax.training.packing import Example
 from restem_jax.verify.pool import VerifierPool
 from restem_jax.verify.sandbox_config import SandboxConfig
 
+# Per-problem evaluation details kept in the manifest but not in summary.json.
+_EVAL_PRIVATE = ("test_correct", "test_success_rate")
 
-def _problems(c, split: str, limit: int):
-  problems = registry.load_problems(c.task.name, split, c.task.data_dir, c.task.seed)
-  return problems[:limit] if limit else problems
+
+def _progress(desc: str, total: int):
+  """A tqdm bar (shown on terminals) as a `progress(n)` callback, plus its closer."""
+  bar = tqdm.tqdm(total=total, desc=desc, leave=False, disable=None, dynamic_ncols=True)
+  return (lambda n=1: bar.update(n)), bar.close
+
+
+class Run:
+  """One run directory: the config, the manifest and the models it needs."""
+
+  def __init__(self, c, workdir: str):
+    self.c, self.workdir = c, workdir
+    os.makedirs(workdir, exist_ok=True)
+    self.loop = run_config.loop_config(c)
+    self.estep_cfg = run_config.estep_config(c)
+    self.mstep_cfg, self.train_cfg = run_config.mstep_config(c)
+    self.eval_cfg = run_config.eval_config(c)
+    self.sampling = run_config.sampling_params(c)
+    self.manifest = manifest.Manifest(workdir, manifest.config_json(c))
+    self.vocab = CharVocabulary()
+    self.model_cfg = run_config.model_config(c)
+    if self.model_cfg.vocab_size < self.vocab.vocab_size:
+      raise ValueError(f"config.model.vocab_size={self.model_cfg.vocab_size} is smaller than the "
+                       f"vocabulary ({self.vocab.vocab_size}).")
+    self.mesh = mesh_lib.make_mesh(run_config.mesh_config(c))
+    self.rules = run_config.logical_rules(c)
+    self.sampler = Sampler(self.model_cfg, self.vocab, run_config.sampler_config(c), self.mesh,
+                           self.rules)
+    self.problems = {split: self._problems(split, limit) for split, limit in (
+        ("train", c.task.train_limit), ("validation", c.task.val_limit),
+        ("test", c.task.test_limit))}
+    for split in ("train", "test"):
+      if not self.problems[split]:
+        raise ValueError(f"task {c.task.name!r} has no {split} problems "
+                         f"(data_dir={c.task.data_dir!r}).")
+    self.history: list[dict] = []
+
+  def _problems(self, split: str, limit: int):
+    problems = registry.load_problems(self.c.task.name, split, self.c.task.data_dir,
+                                      self.c.task.seed)
+    return problems[:limit] if limit else problems
+
+  # ------------------------------------------------------------------ stages
+
+  def stage(self, name: str, fn: Callable[[], dict]) -> dict:
+    """`fn()`'s record, computed once: a finished stage is read back from the manifest."""
+    if self.manifest.done(name):
+      logging.info("stage %s: already done (manifest)", name)
+      return self.manifest.get(name)
+    logging.info("stage %s: start", name)
+    t0 = time.perf_counter()
+    record = fn()
+    record["seconds"] = time.perf_counter() - t0
+    self.manifest.mark(name, record, record["seconds"])
+    logging.info("stage %s: done in %.1fs", name, record["seconds"])
+    return record
+
+  def evaluate(self, params, pool) -> dict:
+    return evaluate.evaluate(params, self.sampler, pool, self.eval_cfg,
+                             test=self.problems["test"], train=self.problems["train"],
+                             validation=self.problems["validation"], seed=self.c.seed)
+
+  def val_reward_fn(self, pool):
+    """The M-step's "reward on D_val": greedy pass@1 on validation (else on train)."""
+    problems = self.problems["validation"] or self.problems["train"]
+    return lambda params: greedy_eval.greedy_pass1(params, problems, self.sampler, pool,
+                                                   self.c.seed)["pass1"]
+
+  def fine_tune(self, name: str, init_params, examples, pool) -> tuple[object, dict]:
+    """Runs an M-step; returns (params, record) and saves the params under W/name."""
+    path = os.path.join(self.workdir, name)
+    advance, close = _progress(f"{name} M-step", self.mstep_cfg.max_steps)
+    try:
+      result = mstep.run_mstep(self.model_cfg, self.train_cfg, self.mstep_cfg, self.mesh,
+                               self.rules, init_params, examples, self.val_reward_fn(pool),
+                               progress=lambda _: advance())
+    finally:
+      close()
+    if os.path.exists(path):  # left by an interrupted run of this stage: not in the manifest
+      shutil.rmtree(path)
+    manager.save_params(path, result.params, meta={"best_step": result.best_step,
+                                                    "val_reward": result.best_val_reward})
+    keep = ("step", "loss", "grad_norm", "learning_rate", "tokens_per_second", "target_tokens")
+    record = {"checkpoint": path, "best_step": result.best_step,
+              "val_reward": result.best_val_reward, "val_curve": result.val_curve,
+              "trained_tokens": result.trained_tokens, "examples": len(examples),
+              "history": [{k: h[k] for k in keep if k in h} for h in result.history]}
+    return result.params, record
+
+  def restore(self, path: str, model_cfg=None):
+    like = base_model.abstract_params(model_cfg or self.model_cfg, self.mesh, self.rules,
+                                      self.c.seed)
+    params, _ = manager.restore_params(path, like)
+    return params
+
+  def sft_examples(self) -> list[Example]:
+    """One reference solution per train problem, as (prompt ids, solution ids + EOS)."""
+    out = []
+    for p in self.problems["train"]:
+      if p.reference_solution:
+        target = list(self.vocab.encode(p.reference_solution)) + [self.vocab.eos_id]
+        out.append(Example(self.sampler.encode(p.prompt), np.asarray(target, np.int32), 1.0))
+    if not out:
+      raise ValueError(f"task {self.c.task.name!r}: no train problem has a reference solution, "
+                       "so the SFT baseline cannot run (set config.loop.sft_baseline=False).")
+    return out
+
+  def teacher(self):
+    """(sampler, params, checkpoint) of the distillation teacher."""
+    t = self.c.teacher
+    if not t.checkpoint:
+      raise ValueError("loop.mode='distill' needs config.teacher.checkpoint (an Orbax params "
+                       "dir of the teacher model, e.g. a finished run's W/iter_3/policy).")
+    cfg = run_config.build(type(self.model_cfg), "teacher.model", t.model.to_dict())
+    sampler = Sampler(cfg, self.vocab, run_config.sampler_config(self.c), self.mesh, self.rules)
+    return sampler, self.restore(t.checkpoint, cfg), t.checkpoint
+
+  # ---------------------------------------------------------------- iteration
+
+  def run_iteration(self, i: int, policy, policy_path: str, sampler, base_params, prev_params,
+                    pool) -> tuple[dict, object, str]:
+    """One E-step / M-step / evaluation; returns (record, new policy params, its path)."""
+    out_dir = os.path.join(self.workdir, f"iter_{i}", "estep")
+    train = self.problems["train"]
+
+    def do_estep():
+      advance, close = _progress(f"iter {i} E-step (problems)", len(train))
+      try:
+        chunks = estep.run_estep(policy, train, sampler, self.sampling, pool, self.estep_cfg,
+                                 out_dir, seed=self.c.seed, iteration=i, policy=policy_path,
+                                 progress=advance)
+      finally:
+        close()
+      kept_per = {}
+      verdicts = {}
+      for ch in chunks:
+        kept_per.update(ch["stats"]["kept_per_problem"])
+        for k, v in ch["stats"]["verdicts"].items():
+          verdicts[k] = verdicts.get(k, 0) + v
+      prompt_tokens = sum(len(self.sampler.encode(p.prompt)) for p in train)
+      tokens = prompt_tokens + sum(ch["stats"]["generated_tokens"] for ch in chunks)
+      return {"yield": metrics.estep_yield(kept_per, self.estep_cfg.num_samples,
+                                           self.estep_cfg.max_per_problem),
+              "verdicts": metrics.verdict_counts(
+                  [s for s, n in verdicts.items() for _ in range(n)]),
+              "tokens": tokens, "policy": policy_path, "chunks": len(chunks)}
+
+    e = self.stage(f"iter_{i}/estep", do_estep)
+    kept = estep.kept_samples(estep.run_estep(  # all chunks exist: this only reads them
+        policy, train, sampler, self.sampling, pool, self.estep_cfg, out_dir, seed=self.c.seed,
+        iteration=i, policy=policy_path))
+    if not kept:
+      logging.warning("iteration %d: the E-step kept no correct sample (%s); no M-step.", i,
+                      e["verdicts"])
+      return {"estep": e, "mstep": None, "eval": None}, policy, policy_path
+    init = base_params if self.loop.start_from == "base" else prev_params
+    examples = mstep.examples_from_kept(kept)
+    name = os.path.join(f"iter_{i}", "policy")
+    if self.manifest.done(f"iter_{i}/mstep"):
+      m = self.manifest.get(f"iter_{i}/mstep")
+      params = self.restore(m["checkpoint"])
+    else:
+      holder = {}
+
+      def do_mstep():
+        holder["params"], record = self.fine_tune(name, init, examples, pool)
+        return record
+
+      m = self.stage(f"iter_{i}/mstep", do_mstep)
+      params = holder["params"]
+    ev = self.stage(f"iter_{i}/eval", lambda: self.evaluate(params, pool))
+    return {"estep": e, "mstep": m, "eval": ev}, params, m["checkpoint"]
+
+  def run(self) -> dict:
+    c, loop = self.c, self.loop
+    holder = {}
+
+    def do_base():
+      holder["params"], path, meta = base_model.ensure_base(c, self.workdir, self.vocab,
+                                                             self.mesh, self.rules)
+      return {"checkpoint": path, "meta": meta}
+
+    b = self.stage("base", do_base)
+    base_params = holder.get("params") or self.restore(b["checkpoint"])
+    sandbox = SandboxConfig(require_bubblewrap=c.verifier.require_bubblewrap)
+    with VerifierPool(c.verifier.num_workers, c.verifier.timeout_s, sandbox=sandbox) as pool:
+      base_eval = self.stage("base_eval", lambda: self.evaluate(base_params, pool))
+      sft = None
+      if loop.runs_sft:
+        def do_sft():
+          params, record = self.fine_tune("sft", base_params, self.sft_examples(), pool)
+          record["eval"] = self.evaluate(params, pool)
+          return record
+        sft = self.stage("sft", do_sft)
+      policy, policy_path, sampler = base_params, b["checkpoint"], self.sampler
+      if loop.mode == "distill":
+        sampler, policy, policy_path = self.teacher()
+      iterations, prev = [], base_params
+      for i in range(1, loop.iterations + 1):
+        rec, new_policy, new_path = self.run_iteration(i, policy, policy_path, sampler,
+                                                       base_params, prev, pool)
+        iterations.append(rec)
+        if rec["mstep"] is None and loop.on_empty == "stop":
+          break
+        prev = new_policy
+        if loop.mode != "distill":
+          policy, policy_path = new_policy, new_path
+    summary = self.summary(b, base_eval, sft, iterations)
+    self.write_outputs(summary, sft, iterations)
+    return summary
+
+  # ----------------------------------------------------------------- outputs
+
+  def _compute(self, e: dict, m: dict | None) -> dict:
+    per_token = self.model_cfg.flops_per_token()
+    m_tokens = int(m["trained_tokens"]) if m else 0
+    return {"estep_tokens": int(e["tokens"]), "mstep_tokens": m_tokens,
+            "estep_flops": per_token * e["tokens"], "mstep_flops": 3.0 * per_token * m_tokens}
+
+  @staticmethod
+  def _public_eval(ev: dict) -> dict:
+    out = {k: v for k, v in ev.items() if k not in _EVAL_PRIVATE and k != "seconds"}
+    return out
+
+  def summary(self, b: dict, base_eval: dict, sft: dict | None, iterations: list[dict]) -> dict:
+    base_rate = base_eval.get("test_success_rate") or {
+        k: float(v) for k, v in base_eval["test_correct"].items()}
+    its, last_eval = [], base_eval
+    for i, rec in enumerate(iterations, start=1):
+      e, m, ev = rec["estep"], rec["mstep"], rec["eval"]
+      ev_used = ev or last_eval  # no M-step: the policy (and its numbers) did not change
+      entry = {"iteration": i, **self._public_eval(ev_used),
+               "kept": e["yield"]["kept"], "solved_fraction": e["yield"]["solved_fraction"],
+               "cap_saturation": e["yield"]["cap_saturation"], "verdicts": e["verdicts"],
+               "buckets": metrics.benefit_buckets(base_rate, base_eval["test_correct"],
+                                                  ev_used["test_correct"]),
+               "stage_seconds": {"estep": e["seconds"], "mstep": m["seconds"] if m else 0.0,
+                                 "eval": ev["seconds"] if ev else 0.0},
+               "compute": self._compute(e, m),
+               "mstep_best_step": m["best_step"] if m else None,
+               "val_reward": m["val_reward"] if m else None,
+               "policy": e["policy"], "updated": m is not None}
+      its.append(entry)
+      last_eval = ev_used
+    best, best_val = 0, base_eval.get("val_pass1")
+    for it in its:  # model selection on validation reward, never on test
+      v = it.get("val_pass1")
+      if it["updated"] and v is not None and (best_val is None or v > best_val):
+        best, best_val = it["iteration"], v
+    summary = {"task": self.c.task.name, "mode": self.loop.mode, "seed": self.c.seed,
+               "task_seed": self.c.task.seed, "base_checkpoint": b["checkpoint"],
+               "base_meta": b["meta"], "base": self._public_eval(base_eval),
+               "iterations": its, "best_iteration": best,
+               "best_test_pass1": its[best - 1]["test_pass1"] if best else base_eval["test_pass1"],
+               "wall_seconds": self.manifest.elapsed_seconds}
+    if sft:
+      summary["sft"] = {**self._public_eval(sft["eval"]), "val_reward": sft["val_reward"],
+                        "mstep_best_step": sft["best_step"], "seconds": sft["seconds"]}
+    report.validate_summary(summary)
+    return summary
+
+  def write_outputs(self, summary: dict, sft: dict | None, iterations: list[dict]) -> None:
+    rows = []
+    for name, m in [("sft", sft)] + [(f"iter_{i}", r["mstep"]) for i, r in
+                                     enumerate(iterations, 1)]:
+      if not m:
+        continue
+      itn = 0 if name == "sft" else int(name.split("_")[1])
+      rows += [{"iteration": itn, "run": name, **h} for h in m["history"]]
+      rows += [{"iteration": itn, "run": name, "step": s, "val_reward": r}
+               for s, r in m["val_curve"]]
+    evals = [{"iteration": 0, "run": "base", **_scalars(summary["base"])}]
+    evals += [{"iteration": it["iteration"], "run": f"iter_{it['iteration']}",
+               **_scalars(it)} for it in summary["iterations"]]
+    with open(os.path.join(self.workdir, "metrics.jsonl"), "w") as f:
+      for row in rows + evals:
+        f.write(json.dumps(row) + "\n")
+    with SummaryWriter(os.path.join(self.workdir, "tb")) as tb:
+      for row in evals:
+        for k, v in row.items():
+          if k not in ("iteration", "run"):
+            tb.add_scalar(f"eval/{k}", v, row["iteration"])
+      for row in rows:
+        for k, v in row.items():
+          if k not in ("iteration", "run", "step"):
+            tb.add_scalar(f"{row['run']}/{k}", v, row["step"])
+    tmp = os.path.join(self.workdir, "summary.json.tmp")
+    with open(tmp, "w") as f:
+      json.dump(summary, f, indent=2)
+    os.replace(tmp, os.path.join(self.workdir, "summary.json"))
+    mstep_rows = [r for r in rows if r["run"] != "sft" and "loss" in r]
+    report.write_report(self.workdir, summary, mstep_rows)
+
+
+def _scalars(d: dict) -> dict:
+  """Flat numeric view of an evaluation record (pass@k and maj@k expanded)."""
+  out = {}
+  for k, v in d.items():
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+      out[k] = v
+    elif k in ("test_pass_at_k", "test_maj_at_k") and v:
+      out.update({f"{k[5:]}_{kk}": vv for kk, vv in v.items()})
+  return out
 
 
 def run(c, workdir: str) -> dict:
-  """Runs the configured job in `workdir`; returns the summary dict."""
+  """Runs (or resumes) the configured job in `workdir`; returns the summary dict."""
   t0 = time.perf_counter()
-  os.makedirs(workdir, exist_ok=True)
-  vocab = CharVocabulary()
-  model_cfg = run_config.model_config(c)
-  if model_cfg.vocab_size < vocab.vocab_size:
-    raise ValueError(f"config.model.vocab_size={model_cfg.vocab_size} is smaller than the "
-                     f"vocabulary ({vocab.vocab_size}).")
-  mesh = mesh_lib.make_mesh(run_config.mesh_config(c))
-  rules = run_config.logical_rules(c)
-  params, base_path, base_meta = base_model.ensure_base(c, workdir, vocab, mesh, rules)
-  sampler = Sampler(model_cfg, vocab, run_config.sampler_config(c), mesh, rules)
-  sandbox = SandboxConfig(require_bubblewrap=c.verifier.require_bubblewrap)
-  with VerifierPool(c.verifier.num_workers, c.verifier.timeout_s, sandbox=sandbox) as pool:
-    test = greedy_eval.greedy_pass1(params, _problems(c, "test", c.task.test_limit), sampler,
-                                    pool, c.seed)
-    train = greedy_eval.greedy_pass1(params, _problems(c, "train", c.task.train_limit), sampler,
-                                     pool, c.seed)
-  summary = {"task": c.task.name, "mode": "base_only", "seed": c.seed,
-             "base_checkpoint": base_path, "base_meta": base_meta,
-             "base": {"test_pass1": test["pass1"], "train_pass1": train["pass1"],
-                      "per_difficulty": test["per_difficulty"], "verdicts": test["verdicts"]},
-             "iterations": [], "wall_seconds": time.perf_counter() - t0}
-  with open(os.path.join(workdir, "summary.json"), "w") as f:
-    json.dump(summary, f, indent=2)
-  logging.info("base test pass@1 %.3f train pass@1 %.3f (%.0fs)", test["pass1"], train["pass1"],
-               summary["wall_seconds"])
-  print(json.dumps({k: summary[k] for k in ("task", "base", "wall_seconds")}, indent=2))
+  summary = Run(c, workdir).run()
+  logging.info("run finished: %.0fs in this process, %.0fs of stages in all",
+               time.perf_counter() - t0, summary["wall_seconds"])
+  b = summary["base"]
+  lines = [f"base: test pass@1 {b['test_pass1']:.3f} train {b['train_pass1']:.3f}"]
+  if summary.get("sft"):
+    lines.append(f"sft:  test pass@1 {summary['sft']['test_pass1']:.3f} "
+                 f"train {summary['sft']['train_pass1']:.3f}")
+  for it in summary["iterations"]:
+    lines.append(f"iter {it['iteration']}: test pass@1 {it['test_pass1']:.3f} "
+                 f"train {it['train_pass1']:.3f} kept {it['kept']} "
+                 f"solved {it['solved_fraction']:.2f}")
+  lines.append(f"best iteration (by validation reward): {summary['best_iteration']}, "
+               f"test pass@1 {summary['best_test_pass1']:.3f}; "
+               f"report: {os.path.join(workdir, 'report.md')}")
+  print("\n".join(lines))
   return summary

@@ -62,6 +62,10 @@ class Sampler:
     self._fns: dict[tuple, Callable] = {}
     self._dp = mesh_lib.data_parallel_size(mesh)
 
+  @property
+  def vocab(self):
+    return self._vocab
+
   def encode(self, prompt: str) -> np.ndarray:
     return np.asarray(self._vocab.encode(prompt), np.int32)
 

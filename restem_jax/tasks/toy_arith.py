@@ -28,7 +28,7 @@ from typing import Iterable, Iterator
 from restem_jax.tasks import registry
 from restem_jax.tasks.problem import Problem
 
-SPLIT_SIZES = {"train": 256, "validation": 64, "test": 200}
+SPLIT_SIZES = {"train": 1024, "validation": 128, "test": 200}
 _SPLIT_SALT = {"train": 1, "validation": 2, "test": 3, "pretrain": 4}
 
 
@@ -92,10 +92,15 @@ def prompt_text(expression: str) -> str:
   return f"Q: {expression}\nA:"
 
 
+# Splits are drawn in this order, each avoiding the expressions of the ones before, so
+# the held-out splits keep the full level mix however large the train split is.
+_DRAW_ORDER = ("test", "validation", "train")
+
+
 def _problems(split: str, seed: int, n: int) -> Iterator[tuple[list, int | None, int]]:
   """Distinct expressions per split; splits are disjoint (held-out test)."""
-  taken = {e for s in _SPLIT_SALT if s != split
-           for e in _expressions_of(s, seed)} if split != "pretrain" else set()
+  before = _DRAW_ORDER[:_DRAW_ORDER.index(split)] if split in _DRAW_ORDER else ()
+  taken = set().union(*(_expressions_of(s, seed) for s in before))
   rng = random.Random(seed * 1000 + _SPLIT_SALT[split])
   seen = set()
   while len(seen) < n:
@@ -112,17 +117,10 @@ _EXPR_CACHE: dict = {}
 
 
 def _expressions_of(split: str, seed: int) -> set[str]:
-  """Expression strings of the evaluation splits (for disjointness)."""
-  if split == "pretrain":
-    return set()
+  """Expression strings of an evaluation split's problems."""
   if (split, seed) not in _EXPR_CACHE:
-    rng = random.Random(seed * 1000 + _SPLIT_SALT[split])
-    out: list[str] = []
-    while len(set(out)) < SPLIT_SIZES[split] * 2:  # a superset; ids are drawn from the front
-      level = rng.randint(1, 5)
-      toks, div = _draw_expression(rng, level)
-      out.append(expression_text(toks, div))
-    _EXPR_CACHE[(split, seed)] = set(out)
+    _EXPR_CACHE[(split, seed)] = {expression_text(toks, div) for toks, div, _ in
+                                  _problems(split, seed, SPLIT_SIZES[split])}
   return _EXPR_CACHE[(split, seed)]
 
 

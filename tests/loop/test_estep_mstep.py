@@ -88,3 +88,24 @@ def test_mstep_starts_from_given_init_and_returns_best(setup):
   with pytest.raises(ValueError, match="empty"):
     mstep.run_mstep(toy.TOY, TrainLoopConfig(seq_len=16, rows_per_micro=2), mstep.MStepConfig(),
                     mesh, toy.RULES, params, [], lambda p: 0.0)
+
+
+def test_mstep_never_returns_the_init_and_stops_without_improvement(setup):
+  mesh, params, _, _ = setup
+  kept = [{"prompt_tokens": [5, 6, 7], "sample_tokens": [8, 9, 1], "reward": 1.0}] * 8
+  rewards = iter([0.5, 0.2, 0.4, 0.1])  # nothing beats the init's 0.5
+  res = mstep.run_mstep(toy.TOY, TrainLoopConfig(seq_len=16, rows_per_micro=2, num_steps=8),
+                        mstep.MStepConfig(max_steps=8, eval_every=2, patience=2), mesh, toy.RULES,
+                        params, mstep.examples_from_kept(kept), lambda p: next(rewards))
+  assert res.val_curve == [(0, 0.5), (2, 0.2), (4, 0.4)]  # stopped after 2 evaluations
+  assert res.best_step == 4 and res.best_val_reward == 0.4
+  assert [h["step"] for h in res.history][-1] == 4
+
+
+def test_training_tokens_cut_at_stop_sequence_keep_sampled_ids():
+  vocab = toy.VOCAB
+  text = "x = 1\n[DONE] more"
+  ids = list(vocab.encode(text))
+  cut = estep.training_tokens(vocab, "mbpp", ids, text)
+  assert cut[:-1] == ids[:len("x = 1\n")] and cut[-1] == vocab.eos_id
+  assert estep.training_tokens(vocab, "toy_arith", ids, text) == ids

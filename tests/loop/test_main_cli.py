@@ -20,18 +20,20 @@ def _main(*args, workdir):
                         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
 
 
-def test_tiny_run_writes_summary_and_reuses_base(tmp_path):
+def test_tiny_run_writes_summary_and_reruns_from_manifest(tmp_path):
   r = _main(workdir=tmp_path)
   assert r.returncode == 0, r.stderr[-3000:]
   summary = json.loads((tmp_path / "summary.json").read_text())
-  assert summary["task"] == "toy_arith"
+  assert summary["task"] == "toy_arith" and summary["mode"] == "restem"
   assert 0.0 <= summary["base"]["test_pass1"] <= 1.0
   assert sum(v["n"] for v in summary["base"]["per_difficulty"].values()) == 12
   assert summary["base_meta"]["pretrain_steps"] == 4
-  # A second run restores the saved base instead of pretraining again.
+  assert "best iteration (by validation reward)" in r.stdout
+  # A second run of the same command finds every stage done and rewrites the same summary.
   r2 = _main(workdir=tmp_path)
   assert r2.returncode == 0, r2.stderr[-3000:]
-  assert "restored base model" in r2.stderr
+  assert "stage base: already done" in r2.stderr
+  assert json.loads((tmp_path / "summary.json").read_text()) == summary
 
 
 def test_mistyped_override_names_the_field(tmp_path):

@@ -1,0 +1,95 @@
+"""Evaluation of one policy: greedy pass@1 (test, train, validation), pass@k and maj@k.
+
+pass@k uses Chen et al.'s unbiased estimator over `num_samples` samples per test
+problem drawn at `temperature`/`top_p` (paper: T=1.0, top-p 0.95); maj@k votes
+over the extracted final answers of math tasks. The per-problem sampled success
+rate of the base model is what the Figure 8 buckets are built from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+from restem_jax.loop import greedy_eval, metrics
+from restem_jax.sampling import keys
+from restem_jax.sampling.sampler import Sampler
+from restem_jax.sampling.strategies import SamplingParams
+from restem_jax.tasks.completion import checker_sample
+from restem_jax.tasks.problem import Problem
+from restem_jax.verify import checkers
+from restem_jax.verify.math_checker import extract_answer, normalize_answer
+from restem_jax.verify.pool import VerifierPool
+
+# Evaluation draws use their own iteration slot, so they never coincide with an E-step's
+# keys, and every model of a run is evaluated with the same keys (common random numbers:
+# differences between iterations are not sampling noise in the keys).
+EVAL_ITERATION = 1_000_000
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalConfig:
+  num_samples: int = 8            # n per test problem for pass@k / maj@k (0 = greedy only)
+  ks: tuple[int, ...] = (1, 2, 4, 8)
+  temperature: float = 1.0        # paper: 1.0
+  top_p: float = 0.95             # paper: 0.95
+  top_k: int = 0                  # 0 = no top-k filter
+
+  def __post_init__(self):
+    if self.num_samples < 0:
+      raise ValueError(f"eval.num_samples={self.num_samples} must be >= 0.")
+    bad = [k for k in self.ks if k < 1 or (self.num_samples and k > self.num_samples)]
+    if bad:
+      raise ValueError(f"eval.ks={self.ks}: every k must be in [1, eval.num_samples="
+                       f"{self.num_samples}]; bad: {bad}.")
+
+
+def _verify(pool: VerifierPool, problems: Sequence[Problem], texts: list[list[str]]):
+  futures = [[pool.submit(p.verifier_task, checker_sample(p, t), dict(p.checker_payload))
+              for t in row] for p, row in zip(problems, texts)]
+  return [[f.result() for f in row] for row in futures]
+
+
+def sampled_metrics(params, problems: Sequence[Problem], sampler: Sampler, pool: VerifierPool,
+                    cfg: EvalConfig, *, seed: int) -> dict:
+  """pass@k, maj@k (math tasks) and per-problem success rate from n samples each."""
+  sampling = SamplingParams(cfg.temperature, cfg.top_k, cfg.top_p)
+  out = sampler.sample(params, [p.prompt for p in problems],
+                       [keys.problem_index(p.id) for p in problems], cfg.num_samples, sampling,
+                       seed=seed, iteration=EVAL_ITERATION)
+  verdicts = _verify(pool, problems, out.texts)
+  correct = [[v.status == "correct" for v in row] for row in verdicts]
+  result = {
+      "test_pass_at_k": {str(k): v for k, v in metrics.mean_pass_at_k(correct, cfg.ks).items()},
+      "test_success_rate": {p.id: sum(c) / len(c) for p, c in zip(problems, correct)},
+      "test_sampled_verdicts": metrics.verdict_counts([v.status for r in verdicts for v in r]),
+      "test_maj_at_k": None,
+      "sampled_tokens": int(out.lengths.sum()),
+  }
+  if all(p.verifier_task in checkers.MATH_TASKS for p in problems):
+    answers = [[extract_answer(checker_sample(p, t)) for t in row]
+               for p, row in zip(problems, out.texts)]
+    result["test_maj_at_k"] = {str(k): metrics.maj_at_k(answers, correct, k, normalize_answer)
+                               for k in cfg.ks}
+  return result
+
+
+def evaluate(params, sampler: Sampler, pool: VerifierPool, cfg: EvalConfig, *,
+             test: Sequence[Problem], train: Sequence[Problem], validation: Sequence[Problem],
+             seed: int) -> dict:
+  """All per-iteration evaluation numbers for `params` (JSON-ready).
+
+  `train` are the problems of the train-vs-test gap (Figure 4); `validation` may be
+  empty (then no val_pass1).
+  """
+  t = greedy_eval.greedy_pass1(params, test, sampler, pool, seed)
+  result = {"test_pass1": t["pass1"], "per_difficulty": t["per_difficulty"],
+            "test_verdicts": t["verdicts"], "test_correct": t["per_problem"],
+            "train_pass1": greedy_eval.greedy_pass1(params, train, sampler, pool, seed)["pass1"],
+            "val_pass1": None}
+  if validation:
+    result["val_pass1"] = greedy_eval.greedy_pass1(params, validation, sampler, pool,
+                                                   seed)["pass1"]
+  if cfg.num_samples:
+    result.update(sampled_metrics(params, test, sampler, pool, cfg, seed=seed))
+  return result

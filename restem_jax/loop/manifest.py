@@ -1,0 +1,84 @@
+"""The run manifest: which stages finished, and what they produced.
+
+`W/manifest.json` holds the run's config and one record per finished stage
+(`base_eval`, `sft`, `iter_1/estep`, `iter_1/mstep`, `iter_1/eval`, ...). Each record
+is everything the summary needs from that stage, so a rerun of the same command
+skips finished stages and rebuilds an identical summary. The file is rewritten
+atomically after every stage, so a kill at any moment leaves the previous
+version intact. Work inside a stage is protected by the stage itself (E-step
+chunks); an interrupted M-step or evaluation is redone from its start, which is
+deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+# Fields that may differ between the first run and a resumed one: they change how
+# fast, not what is computed (sampler batches are row-independent; see keys.py).
+RESUMABLE_CHANGES = ("loop.num_iterations", "verifier.num_workers", "verifier.timeout_s",
+                     "sampler.prompts_per_batch", "jax_distributed")
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+  if not isinstance(d, dict):
+    return {prefix: d}
+  out = {}
+  for k, v in d.items():
+    out.update(_flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+  return out
+
+
+def config_json(config) -> dict:
+  """A JSON-comparable view of an ml_collections config (tuples become lists)."""
+  return json.loads(json.dumps(config.to_dict(), default=str))
+
+
+class Manifest:
+  """Finished-stage records of one run directory."""
+
+  def __init__(self, workdir: str, config: dict):
+    self.path = os.path.join(workdir, "manifest.json")
+    self._data = {"config": config, "stages": {}, "elapsed_seconds": 0.0}
+    if os.path.exists(self.path):
+      try:
+        with open(self.path) as f:
+          stored = json.load(f)
+        stored["stages"], stored["config"]  # pylint: disable=pointless-statement
+      except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"run manifest {self.path} is unreadable ({e}); move it away to start "
+                         "this run over.") from e
+      self._check_same_run(stored["config"], config)
+      stored["config"] = config
+      self._data = stored
+
+  def _check_same_run(self, old: dict, new: dict) -> None:
+    old_f, new_f = _flatten(old), _flatten(new)
+    changed = sorted(k for k in set(old_f) | set(new_f)
+                     if old_f.get(k) != new_f.get(k) and k not in RESUMABLE_CHANGES)
+    if changed:
+      diffs = ", ".join(f"{k}: {old_f.get(k)!r} -> {new_f.get(k)!r}" for k in changed[:8])
+      raise ValueError(f"{self.path} belongs to a run with a different config ({diffs}). "
+                       "Use a new --workdir, or rerun with the original settings to resume.")
+
+  def done(self, stage: str) -> bool:
+    return stage in self._data["stages"]
+
+  def get(self, stage: str) -> dict:
+    return self._data["stages"][stage]
+
+  @property
+  def elapsed_seconds(self) -> float:
+    """Wall time spent in finished stages, summed over every process of this run."""
+    return float(self._data["elapsed_seconds"])
+
+  def mark(self, stage: str, record: dict, seconds: float) -> None:
+    """Records a finished stage (atomically) and the wall time it took."""
+    self._data["stages"][stage] = record
+    self._data["elapsed_seconds"] += seconds
+    tmp = self.path + ".tmp"
+    with open(tmp, "w") as f:
+      json.dump(self._data, f)
+    os.replace(tmp, self.path)

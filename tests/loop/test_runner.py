@@ -1,0 +1,242 @@
+"""The ReST-EM loop end to end at CI size: schema, cap, M-step start, resume, empty E-step.
+
+One small base model is pretrained per module (it solves a fraction of the easy toy
+problems, so E-steps keep samples); every run below restores it from its checkpoint.
+"""
+
+import copy
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from restem_jax import run_config
+from restem_jax.checkpoint import manager
+from restem_jax.data.char_vocab import CharVocabulary
+from restem_jax.loop import base_model, estep, mstep, runner
+from restem_jax.loop.summary_schema import validate_summary
+from restem_jax.sharding import mesh as mesh_lib
+from restem_jax.training import trainer as trainer_lib
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_spec = importlib.util.spec_from_file_location("toy_arith_config",
+                                               os.path.join(REPO, "configs", "toy_arith.py"))
+toy_arith_config = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(toy_arith_config)
+
+# A base that is partly competent after a few seconds of pretraining (no mistakes in its
+# corpus): it solves some level-1/2 problems, so the E-step keeps samples.
+_BASE_OVERRIDES = dict(model=dict(embed_dim=64, num_layers=2, num_heads=2, num_kv_heads=1,
+                                  head_dim=32, mlp_dim=128),
+                       base=dict(pretrain_steps=150, pretrain_documents=4000, mistake_rate=0.0,
+                                 pretrain_learning_rate=1e-2, pretrain_warmup_steps=10),
+                       train=dict(rows_per_micro=16))
+
+
+def make_config(base_dir="", **sections):
+  c = toy_arith_config.get_config("tiny")
+  for name, values in {**_BASE_OVERRIDES, **sections}.items():
+    c[name].update(values)
+  c.teacher.model.update(c.model.to_dict())
+  c.base.checkpoint = base_dir
+  c.loop.sft_baseline = False
+  return c
+
+
+@pytest.fixture(scope="module")
+def base_dir(tmp_path_factory):
+  w = tmp_path_factory.mktemp("base_run")
+  c = make_config()
+  base_model.ensure_base(c, str(w), CharVocabulary(), mesh_lib.make_mesh(
+      run_config.mesh_config(c)), run_config.logical_rules(c))
+  return str(w / "base")
+
+
+def _comparable(summary, workdir):
+  """The summary without wall-clock fields and with the run directory abstracted."""
+  s = json.loads(json.dumps(summary).replace(str(workdir), "W"))
+  s.pop("wall_seconds")
+  for it in s["iterations"]:
+    it.pop("stage_seconds")
+  if "sft" in s:
+    s["sft"].pop("seconds")
+  return s
+
+
+def _digest(params):
+  return [np.asarray(x).tobytes() for x in jax.tree.leaves(params)]
+
+
+def test_end_to_end_summary_files_and_cap(base_dir, tmp_path):
+  c = make_config(base_dir, estep=dict(num_samples=4, max_per_problem=2, chunk_problems=4))
+  c.loop.sft_baseline = True
+  summary = runner.run(c, str(tmp_path))
+  validate_summary(summary)
+  assert json.loads((tmp_path / "summary.json").read_text()) == json.loads(json.dumps(summary))
+  assert summary["mode"] == "restem" and len(summary["iterations"]) == 2
+  assert summary["sft"]["test_pass1"] >= 0.0
+  for name in ("report.md", "metrics.jsonl", "manifest.json", "plots/pass1.png"):
+    assert (tmp_path / name).exists(), name
+  assert os.listdir(tmp_path / "tb")
+  rows = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+  assert any("loss" in r for r in rows) and any("test_pass1" in r for r in rows)
+  it1 = summary["iterations"][0]
+  assert it1["kept"] > 0, "the CI base model should solve some train problems"
+  assert set(it1["test_pass_at_k"]) == {"1", "2", "4"} and set(it1["test_maj_at_k"]) == {
+      "1", "2", "4"}
+  assert it1["compute"]["estep_tokens"] > 0 and it1["compute"]["mstep_tokens"] > 0
+  chunks = sorted((tmp_path / "iter_1" / "estep").glob("chunk_*.json"))
+  assert len(chunks) == 3  # 12 problems in chunks of 4
+  kept = estep.kept_samples([json.loads(p.read_text()) for p in chunks])
+  assert len(kept) == it1["kept"]
+  per_problem = {}
+  for k in kept:
+    per_problem[k["problem_id"]] = per_problem.get(k["problem_id"], 0) + 1
+    assert k["verdict"] == "correct" and k["reward"] == 1.0
+    assert k["policy"] == base_dir and k["iteration"] == 1 and k["temperature"] == 0.7
+  assert max(per_problem.values()) <= 2
+  assert it1["solved_fraction"] == len(per_problem) / 12
+  # pass@1 from samples and the greedy pass@1 are different estimators; both are fractions.
+  assert 0.0 <= it1["test_pass_at_k"]["1"] <= it1["test_pass_at_k"]["4"] <= 1.0
+
+
+@pytest.mark.parametrize("mode", ["restem", "rest"])
+def test_mstep_starts_from_base_or_previous_iterate(base_dir, tmp_path, monkeypatch, mode):
+  inits = []
+  real = mstep.run_mstep
+
+  def spy(model_cfg, loop_cfg, cfg, mesh, rules, init_params, *a, **k):
+    inits.append(_digest(init_params))
+    return real(model_cfg, loop_cfg, cfg, mesh, rules, init_params, *a, **k)
+
+  monkeypatch.setattr(mstep, "run_mstep", spy)
+  c = make_config(base_dir)
+  c.loop.mode = mode
+  summary = runner.run(c, str(tmp_path))
+  assert [it["updated"] for it in summary["iterations"]] == [True, True]
+  like = base_model.abstract_params(run_config.model_config(c), mesh_lib.make_mesh(
+      run_config.mesh_config(c)), run_config.logical_rules(c))
+  base, _ = manager.restore_params(base_dir, like)
+  iterate1, _ = manager.restore_params(str(tmp_path / "iter_1" / "policy"), like)
+  assert _digest(base) != _digest(iterate1)
+  assert inits[0] == _digest(base)
+  assert inits[1] == (_digest(base) if mode == "restem" else _digest(iterate1))
+  if mode == "rest":  # the E-step of iteration 2 sampled from iterate 1 in both modes
+    assert summary["iterations"][1]["policy"] == str(tmp_path / "iter_1" / "policy")
+
+
+class _Interrupt(Exception):
+  pass
+
+
+@pytest.fixture(scope="module")
+def reference(base_dir, tmp_path_factory):
+  w = tmp_path_factory.mktemp("reference")
+  return _comparable(runner.run(make_config(base_dir), str(w)), w)
+
+
+def test_resume_inside_mstep_gives_identical_summary(base_dir, reference, tmp_path, monkeypatch):
+  calls = {"n": 0}
+  real = trainer_lib.Trainer._finish
+
+  def flaky(pending, t0):
+    calls["n"] += 1
+    if calls["n"] == 6:  # iteration 2's M-step, mid-way
+      raise _Interrupt()
+    return real(pending, t0)
+
+  monkeypatch.setattr(trainer_lib.Trainer, "_finish", staticmethod(flaky))
+  with pytest.raises(_Interrupt):
+    runner.run(make_config(base_dir), str(tmp_path))
+  monkeypatch.undo()
+  manifest = json.loads((tmp_path / "manifest.json").read_text())
+  assert "iter_1/eval" in manifest["stages"] and "iter_2/mstep" not in manifest["stages"]
+  assert _comparable(runner.run(make_config(base_dir), str(tmp_path)), tmp_path) == reference
+
+
+def test_resume_between_stages_gives_identical_summary(base_dir, reference, tmp_path,
+                                                       monkeypatch):
+  real = runner.evaluate.evaluate
+  calls = {"n": 0}
+
+  def flaky(*a, **k):
+    calls["n"] += 1
+    if calls["n"] == 2:  # after iter_1/mstep was recorded, before iter_1/eval
+      raise _Interrupt()
+    return real(*a, **k)
+
+  monkeypatch.setattr(runner.evaluate, "evaluate", flaky)
+  with pytest.raises(_Interrupt):
+    runner.run(make_config(base_dir), str(tmp_path))
+  monkeypatch.undo()
+  stages = json.loads((tmp_path / "manifest.json").read_text())["stages"]
+  assert "iter_1/mstep" in stages and "iter_1/eval" not in stages
+  assert _comparable(runner.run(make_config(base_dir), str(tmp_path)), tmp_path) == reference
+
+
+def test_kill_9_inside_estep_then_rerun_matches_uninterrupted(base_dir, tmp_path):
+  """Two processes of the same command: one runs through, one is SIGKILLed mid E-step."""
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", XLA_FLAGS="", PYTHONPATH=REPO)
+  overrides = [f"--config.base.checkpoint={base_dir}", "--config.loop.sft_baseline=False"]
+  for section, values in _BASE_OVERRIDES.items():
+    if section != "base":
+      overrides += [f"--config.{section}.{k}={v}" for k, v in values.items()]
+
+  def cmd(w):
+    return [sys.executable, "-m", "restem_jax.main", "--config=configs/toy_arith.py:tiny",
+            f"--workdir={w}", *overrides]
+
+  full, killed = tmp_path / "full", tmp_path / "killed"
+  r = subprocess.run(cmd(full), cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+  assert r.returncode == 0, r.stderr[-3000:]
+  proc = subprocess.Popen(cmd(killed), cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+  first_chunk = killed / "iter_2" / "estep" / "chunk_00000.json"
+  deadline = time.time() + 300
+  while not first_chunk.exists() and proc.poll() is None and time.time() < deadline:
+    time.sleep(0.05)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  assert first_chunk.exists() and not (killed / "summary.json").exists()
+  chunk_bytes = first_chunk.read_bytes()
+  r = subprocess.run(cmd(killed), cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+  assert r.returncode == 0, r.stderr[-3000:]
+  assert "stage iter_1/eval: already done" in r.stderr
+  assert first_chunk.read_bytes() == chunk_bytes  # the finished chunk was reused, not redone
+  a = _comparable(json.loads((full / "summary.json").read_text()), full)
+  b = _comparable(json.loads((killed / "summary.json").read_text()), killed)
+  assert a == b
+
+
+def test_empty_kept_set_is_reported_and_stops_or_continues(tmp_path):
+  c = make_config("", model=dict(embed_dim=32, num_layers=1, num_heads=2, num_kv_heads=1,
+                                 head_dim=16, mlp_dim=64),
+                  base=dict(pretrain_steps=2, pretrain_documents=100, mistake_rate=0.6))
+  summary = runner.run(c, str(tmp_path / "stop"))
+  assert len(summary["iterations"]) == 1
+  it = summary["iterations"][0]
+  assert it["kept"] == 0 and not it["updated"] and it["mstep_best_step"] is None
+  assert it["test_pass1"] == summary["base"]["test_pass1"]
+  assert not (tmp_path / "stop" / "iter_1" / "policy").exists()
+  assert "kept no samples" in (tmp_path / "stop" / "report.md").read_text()
+  c2 = copy.deepcopy(c)
+  c2.base.checkpoint = str(tmp_path / "stop" / "base")
+  c2.loop.on_empty = "continue"
+  summary2 = runner.run(c2, str(tmp_path / "continue"))
+  assert [it["kept"] for it in summary2["iterations"]] == [0, 0]
+
+
+def test_resume_with_a_different_config_is_refused(base_dir, tmp_path):
+  runner.run(make_config(base_dir, loop=dict(num_iterations=1)), str(tmp_path))
+  with pytest.raises(ValueError, match=r"estep.num_samples: 4 -> 2"):
+    runner.run(make_config(base_dir, estep=dict(num_samples=2)), str(tmp_path))
+  # Asking for more iterations continues the finished run.
+  summary = runner.run(make_config(base_dir, loop=dict(num_iterations=2)), str(tmp_path))
+  assert len(summary["iterations"]) == 2
