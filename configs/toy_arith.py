@@ -26,12 +26,12 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
 
   c.model = ml_collections.ConfigDict(dict(
       vocab_size=128,      # >= the char vocabulary (100); padded for alignment
-      embed_dim=128,       # width D
+      embed_dim=64,        # width D
       num_layers=3,
       num_heads=4,
       num_kv_heads=2,      # grouped-query attention
-      head_dim=32,
-      mlp_dim=384,         # SwiGLU hidden width
+      head_dim=16,
+      mlp_dim=192,         # SwiGLU hidden width
       max_len=256,
       rope_theta=10_000.0,
       norm_eps=1e-6,
@@ -67,8 +67,8 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       pretrain=True,       # pretrain the toy base model when no checkpoint exists
       pretrain_documents=20_000,  # size of the generated corpus
       mistake_rate=0.6,    # fraction of corpus solutions with the left-to-right mistake
-      pretrain_steps=600,
-      pretrain_learning_rate=3e-3,
+      pretrain_steps=1000,
+      pretrain_learning_rate=5e-3,
       pretrain_warmup_steps=50,
   ))
   c.train = ml_collections.ConfigDict(dict(
@@ -77,13 +77,13 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       accum_steps=1,       # gradient accumulation micro-batches per step
   ))
   c.estep = ml_collections.ConfigDict(dict(
-      num_samples=16,      # N per train problem (paper: 32 MATH, 64 APPS)
+      num_samples=8,       # N per train problem (paper: 32 MATH, 64 APPS; 8 fits the toy's budget)
       max_per_problem=10,  # cap on kept correct samples per problem (paper: 10)
       dedup=True,          # drop repeated identical correct solutions of a problem
       chunk_problems=64,   # problems per resumable E-step chunk
   ))
   c.mstep = ml_collections.ConfigDict(dict(
-      max_steps=150,       # fine-tuning steps per M-step (upper bound)
+      max_steps=200,       # fine-tuning steps per M-step (upper bound)
       eval_every=25,       # steps between validation-reward evaluations
       patience=2,          # evaluations without improvement before stopping early
       learning_rate=1e-3,
@@ -101,7 +101,7 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
   c.sampler = ml_collections.ConfigDict(dict(
       prompt_buckets=(32, 64, 128),  # left-padded prompt lengths (one program each)
       max_new_tokens=64,
-      prompts_per_batch=32,
+      prompts_per_batch=64,  # x num_samples rows per decode call
       temperature=0.7,     # paper: 0.7
       top_k=40,            # paper: 40
       top_p=1.0,
