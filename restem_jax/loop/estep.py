@@ -14,6 +14,7 @@ import collections
 import dataclasses
 import json
 import os
+import time
 from typing import Sequence
 
 from restem_jax.sampling import keys
@@ -101,9 +102,17 @@ def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: S
   pending = None  # (chunk index, sampler output, futures) being verified
 
   def finish(item):
-    c, out, futures = item
+    c, out, futures, timing = item
+    t0 = time.perf_counter()
     verdicts = [[f.result() for f in row] for row in futures]
+    done = time.perf_counter()
     results[c] = _chunk_record(chunks[c], out, verdicts, cfg, provenance, sampler.vocab)
+    # Verification of a chunk spans from its submission to its last verdict; the part
+    # the E-step had to wait for (not hidden behind sampling the next chunk) is exposed.
+    span = max(timing["last_verdict"], t0) - timing["submitted"]
+    results[c]["stats"]["timing"] = {"sample_seconds": timing["sample_seconds"],
+                                     "verify_span_seconds": span,
+                                     "verify_wait_seconds": done - t0}
     _write_atomic(os.path.join(out_dir, f"chunk_{c:05d}.json"), results[c])
     if progress:
       progress(len(chunks[c]))
@@ -116,17 +125,36 @@ def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: S
       if progress:
         progress(len(chunk))
       continue
+    t0 = time.perf_counter()
     out = sampler.sample(params, [p.prompt for p in chunk], [keys.problem_index(p.id) for p in chunk],
                          cfg.num_samples, sampling, seed=seed, iteration=iteration)
+    timing = {"sample_seconds": time.perf_counter() - t0, "submitted": time.perf_counter(),
+              "last_verdict": 0.0}
+
+    def stamp(_, timing=timing):
+      timing["last_verdict"] = max(timing["last_verdict"], time.perf_counter())
+
     futures = [[pool.submit(p.verifier_task, checker_sample(p, out.texts[i][n]),
                             dict(p.checker_payload)) for n in range(cfg.num_samples)]
                for i, p in enumerate(chunk)]
+    for f in (f for row in futures for f in row):
+      f.add_done_callback(stamp)
     if pending is not None:
       finish(pending)  # the previous chunk was verified while this one was sampled
-    pending = (c, out, futures)
+    pending = (c, out, futures, timing)
   if pending is not None:
     finish(pending)
   return results
+
+
+def timing_summary(chunk_records: Sequence[dict]) -> dict:
+  """Sampling time, verification time and the fraction of it hidden behind sampling."""
+  t = [r["stats"].get("timing") for r in chunk_records]
+  t = [x for x in t if x]
+  span = sum(x["verify_span_seconds"] for x in t)
+  wait = sum(x["verify_wait_seconds"] for x in t)
+  return {"estep_sampling": sum(x["sample_seconds"] for x in t), "estep_verify_span": span,
+          "estep_verify_wait": wait, "verify_overlap": 1.0 - wait / span if span > 0 else 0.0}
 
 
 def kept_samples(chunk_records: Sequence[dict]) -> list[dict]:

@@ -16,6 +16,7 @@ continues after the last finished stage (see manifest.py).
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import shutil
@@ -175,19 +176,18 @@ class Run:
                                  progress=advance)
       finally:
         close()
-      kept_per = {}
-      verdicts = {}
+      kept_per, verdicts = {}, collections.Counter()
       for ch in chunks:
         kept_per.update(ch["stats"]["kept_per_problem"])
-        for k, v in ch["stats"]["verdicts"].items():
-          verdicts[k] = verdicts.get(k, 0) + v
+        verdicts.update(ch["stats"]["verdicts"])
       prompt_tokens = sum(len(self.sampler.encode(p.prompt)) for p in train)
       tokens = prompt_tokens + sum(ch["stats"]["generated_tokens"] for ch in chunks)
       return {"yield": metrics.estep_yield(kept_per, self.estep_cfg.num_samples,
                                            self.estep_cfg.max_per_problem),
-              "verdicts": metrics.verdict_counts(
-                  [s for s, n in verdicts.items() for _ in range(n)]),
-              "tokens": tokens, "policy": policy_path, "chunks": len(chunks)}
+              "verdicts": metrics.verdict_counts(list(verdicts.elements())),
+              "tokens": tokens, "flops": sampler.model_config.flops_per_token() * tokens,
+              "policy": policy_path, "chunks": len(chunks),
+              "timing": estep.timing_summary(chunks)}
 
     e = self.stage(f"iter_{i}/estep", do_estep)
     kept = estep.kept_samples(estep.run_estep(  # all chunks exist: this only reads them
@@ -225,7 +225,7 @@ class Run:
       return {"checkpoint": path, "meta": meta}
 
     b = self.stage("base", do_base)
-    base_params = holder.get("params") or self.restore(b["checkpoint"])
+    base_params = holder["params"] if "params" in holder else self.restore(b["checkpoint"])
     sandbox = SandboxConfig(require_bubblewrap=c.verifier.require_bubblewrap)
     with VerifierPool(c.verifier.num_workers, c.verifier.timeout_s, sandbox=sandbox) as pool:
       base_eval = self.stage("base_eval", lambda: self.evaluate(base_params, pool))
@@ -259,7 +259,7 @@ class Run:
     per_token = self.model_cfg.flops_per_token()
     m_tokens = int(m["trained_tokens"]) if m else 0
     return {"estep_tokens": int(e["tokens"]), "mstep_tokens": m_tokens,
-            "estep_flops": per_token * e["tokens"], "mstep_flops": 3.0 * per_token * m_tokens}
+            "estep_flops": e["flops"], "mstep_flops": 3.0 * per_token * m_tokens}
 
   @staticmethod
   def _public_eval(ev: dict) -> dict:
@@ -279,7 +279,7 @@ class Run:
                "buckets": metrics.benefit_buckets(base_rate, base_eval["test_correct"],
                                                   ev_used["test_correct"]),
                "stage_seconds": {"estep": e["seconds"], "mstep": m["seconds"] if m else 0.0,
-                                 "eval": ev["seconds"] if ev else 0.0},
+                                 "eval": ev["seconds"] if ev else 0.0, **e["timing"]},
                "compute": self._compute(e, m),
                "mstep_best_step": m["best_step"] if m else None,
                "val_reward": m["val_reward"] if m else None,

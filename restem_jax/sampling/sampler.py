@@ -66,6 +66,10 @@ class Sampler:
   def vocab(self):
     return self._vocab
 
+  @property
+  def model_config(self) -> ModelConfig:
+    return self._model_cfg
+
   def encode(self, prompt: str) -> np.ndarray:
     return np.asarray(self._vocab.encode(prompt), np.int32)
 

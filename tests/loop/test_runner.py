@@ -242,3 +242,23 @@ def test_resume_with_a_different_config_is_refused(base_dir, tmp_path):
   # Asking for more iterations continues the finished run.
   summary = runner.run(make_config(base_dir, loop=dict(num_iterations=2)), str(tmp_path))
   assert len(summary["iterations"]) == 2
+
+
+def test_sft_mode_and_distill_mode(base_dir, tmp_path):
+  c = make_config(base_dir)
+  c.loop.mode = "sft"
+  sft = runner.run(c, str(tmp_path / "sft"))
+  assert sft["iterations"] == [] and sft["best_iteration"] == 0
+  assert 0.0 <= sft["sft"]["test_pass1"] <= 1.0 and sft["sft"]["mstep_best_step"] >= 2
+  # Distillation: the E-step samples from the teacher checkpoint (here: the SFT model,
+  # a different network than the student's base); the M-step trains the student's base.
+  c = make_config(base_dir)
+  c.loop.mode = "distill"
+  with pytest.raises(ValueError, match="teacher.checkpoint"):
+    runner.run(c, str(tmp_path / "no_teacher"))
+  c.teacher.checkpoint = str(tmp_path / "sft" / "sft")
+  d = runner.run(c, str(tmp_path / "distill"))
+  assert len(d["iterations"]) == 1 and d["iterations"][0]["policy"] == c.teacher.checkpoint
+  kept = estep.kept_samples([json.loads(p.read_text()) for p in
+                             (tmp_path / "distill" / "iter_1" / "estep").glob("chunk_*.json")])
+  assert kept and {k["policy"] for k in kept} == {c.teacher.checkpoint}
