@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from restem_jax.model import layers
 from restem_jax.model.config import ModelConfig
 
-Cache = list[dict[str, Any]]  # one {'k': BxSxKxE, 'v': BxSxKxE} per layer
+Cache = list[dict[str, Any]]  # one {'k': BxKxSxE, 'v': BxKxSxE} per layer
 
 
 class DecoderBlock(nn.Module):
