@@ -6,8 +6,12 @@ Library modules never see the ConfigDict; `main.py` builds these once.
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any, TypeVar
 
+import seqio
+
+from restem_jax.data.char_vocab import CharVocabulary
 from restem_jax.loop.estep import EStepConfig
 from restem_jax.loop.evaluate import EvalConfig
 from restem_jax.loop.modes import LoopConfig
@@ -63,6 +67,20 @@ def sampling_params(c) -> SamplingParams:
   s = c.sampler
   return build(SamplingParams, "sampler", dict(temperature=s.temperature, top_k=s.top_k,
                                                top_p=s.top_p))
+
+
+def vocabulary(c) -> seqio.Vocabulary:
+  """config.task.vocab: '' = the char vocabulary; else a SentencePiece model file."""
+  path = c.task.vocab
+  if not path:
+    return CharVocabulary()
+  if not os.path.isfile(path):
+    raise FileNotFoundError(f"config.task.vocab={path!r}: no such SentencePiece model file.")
+  vocab = seqio.SentencePieceVocabulary(path)
+  if vocab.pad_id != 0 or vocab.eos_id is None or vocab.eos_id < 0:
+    raise ValueError(f"config.task.vocab={path!r}: the model needs pad id 0 and an EOS id "
+                     f"(got pad {vocab.pad_id}, eos {vocab.eos_id}).")
+  return vocab
 
 
 def loop_config(c) -> LoopConfig:

@@ -30,7 +30,6 @@ from tensorboardX import SummaryWriter
 
 from restem_jax import run_config
 from restem_jax.checkpoint import manager
-from restem_jax.data.char_vocab import CharVocabulary
 from restem_jax.loop import base_model, estep, evaluate, greedy_eval, manifest, metrics, mstep
 from restem_jax.loop import report
 from restem_jax.sampling.sampler import Sampler
@@ -62,7 +61,7 @@ class Run:
     self.eval_cfg = run_config.eval_config(c)
     self.sampling = run_config.sampling_params(c)
     self.manifest = manifest.Manifest(workdir, manifest.config_json(c))
-    self.vocab = CharVocabulary()
+    self.vocab = run_config.vocabulary(c)
     self.model_cfg = run_config.model_config(c)
     if self.model_cfg.vocab_size < self.vocab.vocab_size:
       raise ValueError(f"config.model.vocab_size={self.model_cfg.vocab_size} is smaller than the "

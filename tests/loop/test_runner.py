@@ -262,3 +262,22 @@ def test_sft_mode_and_distill_mode(base_dir, tmp_path):
   kept = estep.kept_samples([json.loads(p.read_text()) for p in
                              (tmp_path / "distill" / "iter_1" / "estep").glob("chunk_*.json")])
   assert kept and {k["policy"] for k in kept} == {c.teacher.checkpoint}
+
+
+def test_sentencepiece_vocabulary_runs_the_same_loop(tmp_path):
+  import sentencepiece as spm  # seqio's dependency
+  from restem_jax.tasks import toy_arith
+  corpus = tmp_path / "corpus.txt"
+  corpus.write_text("\n".join(toy_arith.pretraining_texts(0, 2000, 0.5)))
+  spm.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(tmp_path / "sp"),
+                                 vocab_size=64, model_type="bpe", pad_id=0, eos_id=1, unk_id=2,
+                                 bos_id=-1, character_coverage=1.0)
+  c = make_config("", base=dict(pretrain_steps=20, pretrain_documents=400))
+  c.task.vocab = str(tmp_path / "sp.model")
+  c.loop.num_iterations = 1
+  summary = runner.run(c, str(tmp_path / "run"))
+  validate_summary(summary)
+  assert summary["base_meta"]["pretrain_steps"] == 20
+  c.task.vocab = str(tmp_path / "missing.model")
+  with pytest.raises(FileNotFoundError, match=r"config\.task\.vocab=.*missing\.model"):
+    runner.run(c, str(tmp_path / "run2"))
