@@ -109,7 +109,9 @@ def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: S
     results[c] = _chunk_record(chunks[c], out, verdicts, cfg, provenance, sampler.vocab)
     # Verification of a chunk spans from its submission to its last verdict; the part
     # the E-step had to wait for (not hidden behind sampling the next chunk) is exposed.
-    span = max(timing["last_verdict"], t0) - timing["submitted"]
+    # (A done-callback may still be running when result() returns: then use `done`.)
+    last = timing["last_verdict"] if timing["last_verdict"] > timing["submitted"] else done
+    span = max(last - timing["submitted"], done - t0)
     results[c]["stats"]["timing"] = {"sample_seconds": timing["sample_seconds"],
                                      "verify_span_seconds": span,
                                      "verify_wait_seconds": done - t0}
