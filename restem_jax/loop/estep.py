@@ -17,6 +17,7 @@ import os
 import time
 from typing import Sequence
 
+from restem_jax.loop.manifest import write_json_atomic
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler, SamplerOutput
 from restem_jax.sampling.strategies import SamplingParams
@@ -31,13 +32,6 @@ class EStepConfig:
   max_per_problem: int = 10   # cap on kept correct samples per problem (paper: 10)
   dedup: bool = True          # drop identical correct solutions of one problem
   chunk_problems: int = 64    # problems per resumable chunk
-
-
-def _write_atomic(path: str, obj) -> None:
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump(obj, f)
-  os.replace(tmp, path)
 
 
 def training_tokens(vocab, verifier_task: str, tokens, text: str) -> list[int]:
@@ -115,7 +109,7 @@ def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: S
     results[c]["stats"]["timing"] = {"sample_seconds": timing["sample_seconds"],
                                      "verify_span_seconds": span,
                                      "verify_wait_seconds": done - t0}
-    _write_atomic(os.path.join(out_dir, f"chunk_{c:05d}.json"), results[c])
+    write_json_atomic(os.path.join(out_dir, f"chunk_{c:05d}.json"), results[c])
     if progress:
       progress(len(chunks[c]))
 

@@ -22,6 +22,14 @@ RESUMABLE_CHANGES = ("loop.num_iterations", "verifier.num_workers", "verifier.ti
                      "sampler.prompts_per_batch", "jax_distributed")
 
 
+def write_json_atomic(path: str, obj, indent: int | None = None) -> None:
+  """Writes JSON so that a kill at any moment leaves either the old file or the new one."""
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    json.dump(obj, f, indent=indent)
+  os.replace(tmp, path)
+
+
 def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
   if not isinstance(d, dict):
     return {prefix: d}
@@ -46,8 +54,9 @@ class Manifest:
       try:
         with open(self.path) as f:
           stored = json.load(f)
-        stored["stages"], stored["config"]  # pylint: disable=pointless-statement
-      except (OSError, ValueError, KeyError, TypeError) as e:
+        if not isinstance(stored, dict) or not {"stages", "config"} <= stored.keys():
+          raise ValueError("missing 'stages' or 'config'")
+      except (OSError, ValueError) as e:
         raise ValueError(f"run manifest {self.path} is unreadable ({e}); move it away to start "
                          "this run over.") from e
       self._check_same_run(stored["config"], config)
@@ -78,7 +87,4 @@ class Manifest:
     """Records a finished stage (atomically) and the wall time it took."""
     self._data["stages"][stage] = record
     self._data["elapsed_seconds"] += seconds
-    tmp = self.path + ".tmp"
-    with open(tmp, "w") as f:
-      json.dump(self._data, f)
-    os.replace(tmp, self.path)
+    write_json_atomic(self.path, self._data)

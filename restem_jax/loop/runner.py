@@ -179,7 +179,7 @@ class Run:
       for ch in chunks:
         kept_per.update(ch["stats"]["kept_per_problem"])
         verdicts.update(ch["stats"]["verdicts"])
-      prompt_tokens = sum(len(self.sampler.encode(p.prompt)) for p in train)
+      prompt_tokens = sum(len(sampler.encode(p.prompt)) for p in train)
       tokens = prompt_tokens + sum(ch["stats"]["generated_tokens"] for ch in chunks)
       return {"yield": metrics.estep_yield(kept_per, self.estep_cfg.num_samples,
                                            self.estep_cfg.max_per_problem),
@@ -199,18 +199,14 @@ class Run:
     init = base_params if self.loop.start_from == "base" else prev_params
     examples = mstep.examples_from_kept(kept)
     name = os.path.join(f"iter_{i}", "policy")
-    if self.manifest.done(f"iter_{i}/mstep"):
-      m = self.manifest.get(f"iter_{i}/mstep")
-      params = self.restore(m["checkpoint"])
-    else:
-      holder = {}
+    holder = {}
 
-      def do_mstep():
-        holder["params"], record = self.fine_tune(name, init, examples, pool)
-        return record
+    def do_mstep():
+      holder["params"], record = self.fine_tune(name, init, examples, pool)
+      return record
 
-      m = self.stage(f"iter_{i}/mstep", do_mstep)
-      params = holder["params"]
+    m = self.stage(f"iter_{i}/mstep", do_mstep)
+    params = holder["params"] if "params" in holder else self.restore(m["checkpoint"])
     ev = self.stage(f"iter_{i}/eval", lambda: self.evaluate(params, pool))
     return {"estep": e, "mstep": m, "eval": ev}, params, m["checkpoint"]
 
@@ -262,8 +258,7 @@ class Run:
 
   @staticmethod
   def _public_eval(ev: dict) -> dict:
-    out = {k: v for k, v in ev.items() if k not in _EVAL_PRIVATE and k != "seconds"}
-    return out
+    return {k: v for k, v in ev.items() if k not in _EVAL_PRIVATE and k != "seconds"}
 
   def summary(self, b: dict, base_eval: dict, sft: dict | None, iterations: list[dict]) -> dict:
     base_rate = base_eval.get("test_success_rate") or {
@@ -327,10 +322,7 @@ class Run:
         for k, v in row.items():
           if k not in ("iteration", "run", "step"):
             tb.add_scalar(f"{row['run']}/{k}", v, row["step"])
-    tmp = os.path.join(self.workdir, "summary.json.tmp")
-    with open(tmp, "w") as f:
-      json.dump(summary, f, indent=2)
-    os.replace(tmp, os.path.join(self.workdir, "summary.json"))
+    manifest.write_json_atomic(os.path.join(self.workdir, "summary.json"), summary, indent=2)
     mstep_rows = [r for r in rows if r["run"] != "sft" and "loss" in r]
     report.write_report(self.workdir, summary, mstep_rows)
 
