@@ -28,18 +28,33 @@ class TrainState(flax.struct.PyTreeNode):
   opt_state: Any
 
 
+def state_shardings(params, tx: optax.GradientTransformation):
+  """Shardings of a TrainState over these (sharded) params.
+
+  Every optimizer leaf that mirrors a param (Adam's mu and nu) takes that param's
+  sharding, so FSDP shards the optimizer state exactly like the weights; the other
+  leaves (step counters) are replicated.
+  """
+  param_shardings = jax.tree.map(lambda x: x.sharding, params)
+  mesh = jax.tree.leaves(param_shardings)[0].mesh
+  rep = partitioning.replicated(mesh)
+  abstract = jax.eval_shape(tx.init, params)
+  opt_shardings = optax.tree_map_params(
+      tx, lambda _, s: s, abstract, param_shardings,
+      transform_non_params=lambda _: rep)
+  return TrainState(step=rep, params=param_shardings, opt_state=opt_shardings)
+
+
 def init_state(params, tx: optax.GradientTransformation) -> TrainState:
-  """Optimizer state initialised in a jit so it inherits the params' sharding."""
-  opt_state = jax.jit(tx.init)(params)
-  state = TrainState(step=jnp.zeros((), jnp.int32), params=params, opt_state=opt_state)
+  """Optimizer state born sharded like the params (see `state_shardings`)."""
   leaf_sharding = jax.tree.leaves(params)[0].sharding
-  if isinstance(leaf_sharding, jax.sharding.NamedSharding):
-    # Scalars created inside init (step, Adam's count) land on one device: replicate them.
-    rep = partitioning.replicated(leaf_sharding.mesh)
-    state = jax.tree.map(
-        lambda x: x if isinstance(x.sharding, jax.sharding.NamedSharding)
-        else jax.device_put(x, rep), state)
-  return state
+  if not isinstance(leaf_sharding, jax.sharding.NamedSharding):
+    return TrainState(step=jnp.zeros((), jnp.int32), params=params,
+                      opt_state=jax.jit(tx.init)(params))
+  shardings = state_shardings(params, tx)
+  opt_state = jax.jit(tx.init, out_shardings=shardings.opt_state)(params)
+  step = jax.device_put(jnp.zeros((), jnp.int32), shardings.step)
+  return TrainState(step=step, params=params, opt_state=opt_state)
 
 
 def train_step(state: TrainState, batch, *, cfg: ModelConfig, tx, schedule):
