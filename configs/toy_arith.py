@@ -126,7 +126,8 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
   ))
   c.verifier = ml_collections.ConfigDict(dict(
       num_workers=2,
-      timeout_s=10.0,      # per-item deadline
+      timeout_s=10.0,      # per-sample wall cap (safety net; code tests are CPU-limited)
+      cpu_time_s=4.0,      # CPU seconds per code test (RLIMIT_CPU; APPS's harness: 4 s)
       require_bubblewrap=False,  # True: refuse to run code without the bwrap sandbox
   ))
 

@@ -17,9 +17,12 @@ import os
 from typing import Any
 
 # Fields that may differ between the first run and a resumed one: they change how
-# fast, not what is computed (sampler batches are row-independent; see keys.py).
-RESUMABLE_CHANGES = ("loop.num_iterations", "verifier.num_workers", "verifier.timeout_s",
-                     "sampler.prompts_per_batch", "jax_distributed")
+# fast, not what is computed. Not here, because they change results:
+# verifier.timeout_s / verifier.cpu_time_s decide which slow samples count as correct
+# (so what the E-step keeps), and sampler.prompts_per_batch changes the batch shapes
+# the decode loop is compiled for, hence float rounding in the logits, hence the
+# sampled tokens at T=1 (keys are per row, but the numbers they meet are not).
+RESUMABLE_CHANGES = ("loop.num_iterations", "verifier.num_workers", "jax_distributed")
 
 
 def write_json_atomic(path: str, obj, indent: int | None = None) -> None:

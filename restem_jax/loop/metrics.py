@@ -10,7 +10,8 @@ recompute them from JSON:
   al., 2023), also Figure 5.
 - ``difficulty_breakdown``: accuracy per data-set difficulty label (MATH levels).
 - ``benefit_buckets``: the Figure 8 (right) buckets by base-model success rate.
-- ``verdict_counts`` / ``estep_yield``: how much usable data an E-step produced.
+- ``verdict_counts`` / ``estep_yield`` / ``timeout_rate``: how much usable data
+  an E-step produced, and how much of it was lost to time limits.
 - ``flops_estimate``: the 2NT / 6NT compute rule of thumb.
 """
 
@@ -256,6 +257,17 @@ def verdict_counts(verdicts: Sequence[str]) -> dict[str, int]:
       raise ValueError(f'unknown verdict status {v!r}; expected one of {STATUSES}')
     counts[v] += 1
   return counts
+
+
+def timeout_rate(counts: Mapping[str, int]) -> float:
+  """Fraction of verdicts that are ``timeout`` (0.0 when there are none).
+
+  A run whose kept set depends on machine load shows up here first: code
+  checkers limit CPU time per test, so this should stay near the share of
+  genuinely non-terminating samples.
+  """
+  total = sum(counts.get(s, 0) for s in STATUSES)
+  return counts.get('timeout', 0) / total if total else 0.0
 
 
 def estep_yield(per_problem_kept: Mapping[Hashable, int], num_samples: int,

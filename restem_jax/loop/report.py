@@ -277,9 +277,10 @@ def _yield_table(summary) -> str | None:
   rows = [[f"iter {it['iteration']}", it['kept'], _fmt(it['solved_fraction']),
            _fmt(it.get('cap_saturation'))]
           + [(it.get('verdicts') or {}).get(s, _DASH) for s in STATUSES]
+          + [_fmt(it.get('timeout_rate'))]
           for it in summary['iterations']]
-  return _table(['iteration', 'kept', 'solved frac', 'cap sat', *STATUSES],
-                rows) if rows else None
+  return _table(['iteration', 'kept', 'solved frac', 'cap sat', *STATUSES,
+                 'timeout rate'], rows) if rows else None
 
 
 def _compute_table(summary) -> str | None:

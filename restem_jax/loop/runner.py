@@ -221,7 +221,8 @@ class Run:
 
     b = self.stage("base", do_base)
     base_params = holder["params"] if "params" in holder else self.restore(b["checkpoint"])
-    sandbox = SandboxConfig(require_bubblewrap=c.verifier.require_bubblewrap)
+    sandbox = SandboxConfig(cpu_time_s=c.verifier.cpu_time_s,
+                            require_bubblewrap=c.verifier.require_bubblewrap)
     with VerifierPool(c.verifier.num_workers, c.verifier.timeout_s, sandbox=sandbox) as pool:
       base_eval = self.stage("base_eval", lambda: self.evaluate(base_params, pool))
       sft = None
@@ -270,6 +271,7 @@ class Run:
       entry = {"iteration": i, **self._public_eval(ev_used),
                "kept": e["yield"]["kept"], "solved_fraction": e["yield"]["solved_fraction"],
                "cap_saturation": e["yield"]["cap_saturation"], "verdicts": e["verdicts"],
+               "timeout_rate": metrics.timeout_rate(e["verdicts"]),
                "buckets": metrics.benefit_buckets(base_rate, base_eval["test_correct"],
                                                   ev_used["test_correct"]),
                "stage_seconds": {"estep": e["seconds"], "mstep": m["seconds"] if m else 0.0,

@@ -7,7 +7,8 @@ Shape (keys of pass@k / maj@k dicts are strings, as JSON requires)::
             "test_pass_at_k", "test_maj_at_k", "per_difficulty"},  # optional
    "iterations": [{"iteration": int, "test_pass1", "train_pass1", "kept": int,
                    "solved_fraction",                            # required
-                   "cap_saturation", "verdicts", "test_pass_at_k", "test_maj_at_k",
+                   "cap_saturation", "verdicts", "timeout_rate", "test_pass_at_k",
+                   "test_maj_at_k",
                    "per_difficulty", "buckets", "stage_seconds", "compute",
                    "mstep_best_step", "val_reward"}],             # optional
    "sft": {"test_pass1", "train_pass1", ...},                    # optional
@@ -128,6 +129,7 @@ _BASE_REQUIRED = {'test_pass1': _fraction, 'train_pass1': _fraction}
 _ITER_REQUIRED = {'iteration': _int, 'test_pass1': _fraction, 'train_pass1': _fraction,
                   'kept': _int, 'solved_fraction': _fraction}
 _ITER_OPTIONAL = {**_MODEL_EVAL, 'cap_saturation': _fraction, 'verdicts': _verdicts,
+                  'timeout_rate': _fraction,
                   'buckets': _buckets, 'stage_seconds': _stage_seconds,
                   'compute': _compute, 'mstep_best_step': _int,
                   'val_reward': _number}

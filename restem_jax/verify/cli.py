@@ -1,7 +1,7 @@
 """``python -m restem_jax.verify``: verify a JSONL file of samples.
 
     python -m restem_jax.verify --task=math --input=IN.jsonl --output=OUT.jsonl \\
-        [--workers=N] [--timeout=S] [--require-bubblewrap]
+        [--workers=N] [--timeout=S] [--cpu-time=S] [--require-bubblewrap]
 
 Each input line is a problem record in its data set's native schema plus a
 ``sample`` field (the model output). Each output line is the input record
@@ -30,7 +30,9 @@ def parse_args(argv):
   parser.add_argument('--output', required=True, help='JSONL to write')
   parser.add_argument('--workers', type=int, default=max(1, os.cpu_count() or 1))
   parser.add_argument('--timeout', type=float, default=10.0,
-                      help='per-sample deadline in seconds')
+                      help='per-sample wall cap in seconds (a safety net)')
+  parser.add_argument('--cpu-time', type=float, default=4.0,
+                      help='CPU seconds per code test (RLIMIT_CPU)')
   parser.add_argument('--require-bubblewrap', action='store_true',
                       help='refuse to run code samples without bubblewrap')
   parser.add_argument('--no-progress', action='store_true')
@@ -65,7 +67,7 @@ def run(args) -> dict:
   from restem_jax.verify.pool import VerifierPool
   with open(args.input, encoding='utf-8') as f:
     lines = [line for line in f.read().split('\n') if line.strip()]
-  sandbox = SandboxConfig(timeout_s=args.timeout,
+  sandbox = SandboxConfig(timeout_s=args.timeout, cpu_time_s=args.cpu_time,
                           require_bubblewrap=args.require_bubblewrap)
   start = time.monotonic()
   bar = _progress(len(lines), not args.no_progress)
@@ -104,9 +106,9 @@ def run(args) -> dict:
 
 def main(argv=None) -> int:
   args = parse_args(sys.argv[1:] if argv is None else argv)
-  if args.workers < 1 or args.timeout <= 0:
-    print(f'--workers must be >= 1 and --timeout > 0 (got {args.workers}, '
-          f'{args.timeout})', file=sys.stderr)
+  if args.workers < 1 or args.timeout <= 0 or args.cpu_time <= 0:
+    print(f'--workers must be >= 1, --timeout > 0 and --cpu-time > 0 (got '
+          f'{args.workers}, {args.timeout}, {args.cpu_time})', file=sys.stderr)
     return 2
   if not os.path.exists(args.input):
     print(f'--input file not found: {args.input}', file=sys.stderr)

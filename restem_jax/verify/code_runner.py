@@ -6,13 +6,20 @@ for the isolation and ``harness_child.py`` for the anti-reward-hacking rules:
 passing requires a random nonce printed after the tests return, call-based
 results are serialised in the child and compared here, stdout is compared
 LiveCodeBench style (``output_compare.py``).
+
+Time limits do not depend on machine load: each test gets
+``SandboxConfig.cpu_time_s`` CPU seconds (RLIMIT_CPU; a harness run with t
+tests gets t times that), and each run a generous wall cap
+(``SandboxConfig.timeout_s``) for programs that block without computing.
+There is no shared wall deadline across the runs of one APPS problem; the
+pool's per-sample deadline is the outer safety net, and the pool re-checks a
+``timeout`` verdict once.
 """
 
 import json
 import os
 import re
 import secrets
-import time
 
 from restem_jax.verify import output_compare
 from restem_jax.verify import sandbox
@@ -34,6 +41,8 @@ def _harness_source() -> str:
 
 def _failure_verdict(run: sandbox.RunResult) -> Verdict:
   """Verdict for a run that did not pass: why, as precisely as we know."""
+  if run.cpu_exceeded:
+    return Verdict(TIMEOUT, 'cpu_time_exceeded')
   if run.timed_out:
     return Verdict(TIMEOUT, 'deadline_exceeded')
   if run.output_limited:
@@ -54,12 +63,13 @@ def _failure_verdict(run: sandbox.RunResult) -> Verdict:
   return Verdict(INCORRECT, f'exit_status:{run.returncode}')
 
 
-def _run_harness(sample: str, spec: dict, config: SandboxConfig):
+def _run_harness(sample: str, spec: dict, config: SandboxConfig, num_tests: int):
   """Run the harness; (payload, None) if it passed, else (None, Verdict)."""
   nonce = secrets.token_hex(16)
   files = {'harness.py': _harness_source(), 'candidate.py': sample,
            'spec.json': json.dumps({**spec, 'nonce': nonce})}
-  run = sandbox.run_python(files, 'harness.py', config)
+  run = sandbox.run_python(files, 'harness.py', config,
+                           cpu_time_s=config.cpu_time_s * max(1, num_tests))
   lines = run.stdout.rstrip(b'\n').split(b'\n')
   passed = (run.returncode == 0 and not run.timed_out and len(lines) >= 2
             and lines[-2] == nonce.encode())
@@ -79,7 +89,7 @@ def check_humaneval(sample: str, problem: dict, config: SandboxConfig) -> Verdic
   spec = {'mode': 'functional', 'candidate_name': '__candidate__',
           'entry_point': problem['entry_point'], 'test': problem['test'],
           'tests': [], 'setup': '', 'targets': []}
-  _, failure = _run_harness(sample, spec, config)
+  _, failure = _run_harness(sample, spec, config, 1)
   return failure or Verdict(CORRECT, 'passed')
 
 
@@ -92,7 +102,7 @@ def check_asserts(sample: str, tests: list, setup: str,
   spec = {'mode': 'functional', 'candidate_name': '__candidate__',
           'entry_point': '', 'test': '', 'tests': list(tests),
           'setup': setup or '', 'targets': targets}
-  _, failure = _run_harness(sample, spec, config)
+  _, failure = _run_harness(sample, spec, config, len(tests))
   return failure or Verdict(CORRECT, 'passed')
 
 
@@ -119,7 +129,7 @@ def _input_output(problem: dict) -> dict | None:
 def _check_call_based(sample: str, io: dict, config: SandboxConfig) -> Verdict:
   spec = {'mode': 'call_based', 'candidate_name': '__main__',
           'fn_name': io['fn_name'], 'inputs': io['inputs']}
-  results, failure = _run_harness(sample, spec, config)
+  results, failure = _run_harness(sample, spec, config, len(io['inputs']))
   if failure:
     return failure
   for i, (got, want) in enumerate(zip(results, io['outputs'])):
@@ -129,15 +139,14 @@ def _check_call_based(sample: str, io: dict, config: SandboxConfig) -> Verdict:
 
 
 def _check_stdio(sample: str, io: dict, config: SandboxConfig) -> Verdict:
-  deadline = time.monotonic() + config.timeout_s
+  """One fresh run per test, each with its own CPU limit and wall cap."""
   for i, (stdin, want) in enumerate(zip(io['inputs'], io['outputs'])):
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-      return Verdict(TIMEOUT, f'deadline_exceeded:test={i}')
     if isinstance(stdin, list):
       stdin = '\n'.join(map(str, stdin))
     run = sandbox.run_python({'main.py': sample}, 'main.py', config,
-                             stdin=str(stdin), timeout_s=remaining)
+                             stdin=str(stdin))
+    if run.cpu_exceeded:
+      return Verdict(TIMEOUT, f'cpu_time_exceeded:test={i}')
     if run.timed_out:
       return Verdict(TIMEOUT, f'deadline_exceeded:test={i}')
     if run.output_limited:

@@ -10,7 +10,11 @@ sampling while futures resolve. Guarantees:
   after ``kill_grace_s``, and a fresh worker is started;
 - a worker that dies (a checker crashed it, a sample killed its group, the
   OOM killer) turns its job into ``error:worker_died`` and is replaced;
-- workers are recycled after ``recycle_after`` jobs (sympy caches grow).
+- workers are recycled after ``recycle_after`` jobs (sympy caches grow);
+- a ``timeout`` verdict is re-checked once (the job runs again, first in the
+  queue) and the second verdict is final: a correct program unlucky enough to
+  meet a load spike is not scored 0 for it. ``metrics()['timeout_rechecks']``
+  counts the re-checks.
 
 Workers are fresh interpreters (``python -m restem_jax.verify.worker``), i.e.
 the spawn start method done by hand: ``multiprocessing``'s own spawn and
@@ -42,6 +46,7 @@ class _Pending:
   item_id: int
   job: Job
   future: concurrent.futures.Future
+  rechecked: bool = False
 
 
 class VerifierPool:
@@ -49,18 +54,21 @@ class VerifierPool:
 
   Args:
     num_workers: worker processes (each runs one job at a time).
-    timeout_s: per-item deadline in seconds, counted from dispatch.
+    timeout_s: per-item wall deadline in seconds, counted from dispatch: a
+      generous safety net over all of a sample's runs (code checkers limit
+      each test's CPU time, see ``SandboxConfig.cpu_time_s``).
     recycle_after: restart a worker after this many jobs.
     sandbox: limits for code samples; its ``timeout_s`` is capped at ``timeout_s``.
     memory_mb: address-space limit of each worker (sympy runs there).
     slack_s: grace past ``timeout_s`` before a silent worker is killed.
     kill_grace_s: time between SIGTERM and SIGKILL.
+    recheck_timeouts: run a job that ended as ``timeout`` once more.
   """
 
   def __init__(self, num_workers: int, timeout_s: float,
                recycle_after: int = 500, sandbox: SandboxConfig | None = None,
                memory_mb: int = 2048, slack_s: float = 1.0,
-               kill_grace_s: float = 0.5):
+               kill_grace_s: float = 0.5, recheck_timeouts: bool = True):
     if num_workers < 1 or timeout_s <= 0 or recycle_after < 1 or memory_mb < 256:
       raise ValueError(
           'VerifierPool needs num_workers >= 1, timeout_s > 0, recycle_after '
@@ -72,6 +80,7 @@ class VerifierPool:
     self._worker_config = worker.WorkerConfig(memory_mb, sandbox)
     self._timeout_s, self._slack_s = timeout_s, slack_s
     self._kill_grace_s, self._recycle_after = kill_grace_s, recycle_after
+    self._recheck_timeouts = recheck_timeouts
     self._lock = threading.Lock()
     self._queue: collections.deque[_Pending] = collections.deque()
     self._counts = collections.Counter({s: 0 for s in STATUSES})
@@ -143,7 +152,13 @@ class VerifierPool:
 
   # -- dispatcher thread --------------------------------------------------
   def _resolve(self, pending: _Pending, verdict: Verdict) -> None:
-    """Count and deliver a verdict (caller may or may not hold the lock)."""
+    """Count and deliver a verdict (caller holds the lock); re-check a timeout."""
+    if (verdict.status == TIMEOUT and self._recheck_timeouts
+        and not pending.rechecked):
+      pending.rechecked = True
+      self._counts['timeout_rechecks'] += 1
+      self._queue.appendleft(pending)
+      return
     self._counts[verdict.status] += 1
     if not pending.future.done():
       pending.future.set_result(verdict)
@@ -157,7 +172,8 @@ class VerifierPool:
         pending = None
         while self._queue and pending is None:
           candidate = self._queue.popleft()
-          if candidate.future.set_running_or_notify_cancel():
+          if (candidate.rechecked and candidate.future.running()) or \
+              candidate.future.set_running_or_notify_cancel():
             pending = candidate
       if pending is None:
         return

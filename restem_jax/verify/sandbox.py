@@ -1,11 +1,12 @@
-"""Running one untrusted Python program: bubblewrap + rlimits + deadline.
+"""Running one untrusted Python program: bubblewrap + rlimits + CPU limit + wall cap.
 
 ``run_python`` starts a fresh ``python -I`` in a new session, inside bubblewrap
 when it works (see ``bubblewrap.py``), always under rlimits (CPU seconds,
 address space, processes, file size, open files, no core dumps), with a
 scrubbed environment, stdin from a file or ``/dev/null``, stdout read with a
-byte cap and a wall deadline after which the whole process group is
-SIGKILLed. Without bubblewrap only the rlimits protect the host; a warning is
+byte cap and a wall cap after which the whole process group is SIGKILLed.
+RLIMIT_CPU (SIGXCPU, then SIGKILL one second later) is what normally ends a
+slow program: CPU time does not grow when the machine is busy, wall time does. Without bubblewrap only the rlimits protect the host; a warning is
 logged once, and ``SandboxConfig.require_bubblewrap`` turns that into an error.
 """
 
@@ -27,6 +28,8 @@ from restem_jax.verify.sandbox_config import SandboxConfig
 
 _STDERR_TAIL = 8192
 _PR_SET_PDEATHSIG = 1
+_XCPU_STATUSES = (-signal.SIGXCPU, 128 + signal.SIGXCPU)
+_KILL_STATUSES = (-signal.SIGKILL, 128 + signal.SIGKILL)
 _warned_no_bwrap = False
 
 
@@ -43,9 +46,10 @@ class RunResult:
       run was killed by us for a timeout or the output cap.
     stdout: captured stdout, at most ``max_output_bytes``.
     stderr: the last few KiB of stderr.
-    timed_out: the wall deadline was hit.
+    timed_out: the wall cap was hit.
     output_limited: stdout exceeded ``max_output_bytes``.
     sandboxed: ran inside bubblewrap.
+    cpu_exceeded: the program was killed by its CPU-time limit (RLIMIT_CPU).
   """
   returncode: int | None
   stdout: bytes
@@ -53,6 +57,7 @@ class RunResult:
   timed_out: bool
   output_limited: bool
   sandboxed: bool
+  cpu_exceeded: bool = False
 
 
 def use_bubblewrap(config: SandboxConfig) -> bool:
@@ -84,18 +89,25 @@ def _processes_of(uid: int) -> int:
   return count
 
 
+def cpu_limit_seconds(cpu_time_s: float) -> int:
+  """RLIMIT_CPU soft limit for a run allowed ``cpu_time_s`` of test CPU time."""
+  return math.ceil(cpu_time_s) + 1  # + 1 s for interpreter start-up
+
+
 def _preexec(config: SandboxConfig, cpu_s: int, nproc: int):
   """Child-side setup between fork and exec (the child is single-threaded)."""
   mem = config.memory_mb << 20
-  limits = ((resource.RLIMIT_CPU, cpu_s), (resource.RLIMIT_AS, mem),
-            (resource.RLIMIT_NPROC, nproc),
-            (resource.RLIMIT_FSIZE, config.max_file_bytes),
-            (resource.RLIMIT_NOFILE, config.max_open_files),
-            (resource.RLIMIT_CORE, 0))
+  limits = ((resource.RLIMIT_AS, mem, mem),
+            (resource.RLIMIT_NPROC, nproc, nproc),
+            (resource.RLIMIT_FSIZE, config.max_file_bytes, config.max_file_bytes),
+            (resource.RLIMIT_NOFILE, config.max_open_files, config.max_open_files),
+            (resource.RLIMIT_CORE, 0, 0),
+            # SIGXCPU at the soft limit; SIGKILL at the hard one if it is caught.
+            (resource.RLIMIT_CPU, cpu_s, cpu_s + 1))
 
   def setup():
-    for which, value in limits:
-      resource.setrlimit(which, (value, value))
+    for which, soft, hard in limits:
+      resource.setrlimit(which, (soft, hard))
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
   return setup
@@ -137,6 +149,7 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
 def run_python(files: dict[str, str], entry: str, config: SandboxConfig, *,
                stdin: str | None = None, timeout_s: float | None = None,
+               cpu_time_s: float | None = None,
                extra_args: tuple[str, ...] = ()) -> RunResult:
   """Run ``python -I entry`` in a fresh sandbox holding ``files``.
 
@@ -145,12 +158,15 @@ def run_python(files: dict[str, str], entry: str, config: SandboxConfig, *,
     entry: which of ``files`` to run as the main script.
     config: limits; ``config.timeout_s`` unless ``timeout_s`` is given.
     stdin: text fed on stdin, or None for ``/dev/null``.
-    timeout_s: wall deadline for this run.
+    timeout_s: wall cap for this run (default ``config.timeout_s``).
+    cpu_time_s: CPU seconds for this run's tests (default
+      ``config.cpu_time_s``); see ``cpu_limit_seconds``.
     extra_args: argv after the script name.
   """
   if entry not in files:
     raise ValueError(f'entry {entry!r} is not one of the files {sorted(files)}')
   timeout_s = config.timeout_s if timeout_s is None else timeout_s
+  cpu_time_s = config.cpu_time_s if cpu_time_s is None else cpu_time_s
   sandboxed = use_bubblewrap(config)
   workdir = tempfile.mkdtemp(prefix='restem_sbx_')
   try:
@@ -170,14 +186,27 @@ def run_python(files: dict[str, str], entry: str, config: SandboxConfig, *,
       for name in os.listdir(workdir) + ['']:
         os.chown(os.path.join(workdir, name), uid, uid)
     nproc = config.max_processes + (_processes_of(uid) if uid != 0 else 0)
-    cpu_s = max(1, math.ceil(timeout_s)) + 1
-    return _launch(argv, workdir, stdin is not None, config, timeout_s,
+    cpu_s = cpu_limit_seconds(cpu_time_s)
+    return _launch(argv, workdir, stdin is not None, config, timeout_s, cpu_s,
                    _preexec(config, cpu_s, nproc), sandboxed)
   finally:
     shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _launch(argv, workdir, has_stdin, config, timeout_s, preexec, sandboxed):
+def _wait_cpu(proc: subprocess.Popen, deadline: float):
+  """(exit code, CPU seconds of the child) or None at the deadline."""
+  while True:
+    pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+    if pid:
+      proc.returncode = os.waitstatus_to_exitcode(status)
+      return proc.returncode, usage.ru_utime + usage.ru_stime
+    if time.monotonic() > deadline:
+      return None
+    time.sleep(0.005)
+
+
+def _launch(argv, workdir, has_stdin, config, timeout_s, cpu_s, preexec,
+            sandboxed):
   env = {'PATH': '/usr/local/bin:/usr/bin:/bin', 'LANG': 'C.UTF-8',
          'HOME': workdir, 'TMPDIR': workdir, 'PYTHONIOENCODING': 'utf-8'}
   stdin_file = (open(os.path.join(workdir, '.stdin'), 'rb') if has_stdin
@@ -198,14 +227,20 @@ def _launch(argv, workdir, has_stdin, config, timeout_s, preexec, sandboxed):
       _kill_group(proc)
       proc.wait()
       return RunResult(None, out, err, timed_out, limited, sandboxed)
-    try:
-      returncode = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
+    waited = _wait_cpu(proc, max(deadline, time.monotonic() + 0.1))
+    if waited is None:
       _kill_group(proc)
       proc.wait()
       return RunResult(None, out, err, True, False, sandboxed)
     _kill_group(proc)  # leftovers of the session, if any
-    return RunResult(returncode, out, err, False, False, sandboxed)
+    returncode, cpu_used = waited
+    # SIGXCPU (bwrap reports 128 + signal), or SIGKILL at the hard limit when
+    # SIGXCPU was caught (rusage, which rounds to scheduler ticks, then says
+    # the limit was reached; it only sees the tree outside bubblewrap). A
+    # program faking the status only gets itself a ``timeout`` (reward 0).
+    cpu_exceeded = (returncode in _XCPU_STATUSES or (
+        returncode in _KILL_STATUSES and cpu_used >= 0.9 * cpu_s))
+    return RunResult(returncode, out, err, False, False, sandboxed, cpu_exceeded)
   finally:
     proc.stdout.close()
     proc.stderr.close()

@@ -8,8 +8,15 @@ class SandboxConfig:
   """How untrusted code is run; built once and passed down (never global).
 
   Attributes:
-    timeout_s: wall-clock budget for checking one sample (all its test runs);
-      the program is SIGKILLed (with its whole sandbox) when it runs out.
+    timeout_s: wall-clock cap of ONE sandboxed run (one APPS stdin/stdout test,
+      or the harness run that executes all tests of a functional sample); the
+      program is SIGKILLed (with its whole sandbox) when it runs out. It is a
+      generous safety net for programs that block without computing: whether
+      a program is too slow is decided by ``cpu_time_s``, which does not
+      depend on what else runs on the machine.
+    cpu_time_s: CPU seconds allowed per test (RLIMIT_CPU, as APPS's own harness
+      limits each test): a run executing t tests gets ``t * cpu_time_s`` plus
+      1 s for interpreter start-up, rounded up to whole seconds.
     memory_mb: RLIMIT_AS of the program, in MiB.
     max_output_bytes: stdout beyond this many bytes kills the run and fails it.
     max_processes: RLIMIT_NPROC for the sandbox user (contains fork bombs).
@@ -23,6 +30,7 @@ class SandboxConfig:
       process is root (root ignores RLIMIT_NPROC); 65534 is ``nobody``.
   """
   timeout_s: float = 10.0
+  cpu_time_s: float = 4.0
   memory_mb: int = 1024
   max_output_bytes: int = 4 << 20
   max_processes: int = 32
@@ -34,7 +42,7 @@ class SandboxConfig:
   sandbox_uid: int = 65534
 
   def __post_init__(self):
-    for name in ('timeout_s', 'memory_mb', 'max_output_bytes', 'max_processes',
+    for name in ('timeout_s', 'cpu_time_s', 'memory_mb', 'max_output_bytes', 'max_processes',
                  'max_file_bytes', 'max_open_files', 'tmpfs_mb'):
       if getattr(self, name) <= 0:
         raise ValueError(f'SandboxConfig.{name} must be > 0, '

@@ -57,6 +57,11 @@ def _debug_task(task: str, sample: str):
   if task == '_debug_sleep':
     time.sleep(float(sample))
     return Verdict(CORRECT, 'slept')
+  if task == '_debug_sleep_once':  # hangs the first time only (marker file)
+    if not os.path.exists(sample):
+      open(sample, 'w').close()
+      time.sleep(60)
+    return Verdict(CORRECT, 'second_try')
   if task == '_debug_exit':
     os._exit(int(sample))
   if task == '_debug_killpg':

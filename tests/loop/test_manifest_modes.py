@@ -51,3 +51,16 @@ def test_modes(mode, iterations, start):
 def test_bad_loop_config_names_the_field(field, value):
   with pytest.raises(ValueError, match=f"loop.{field}"):
     LoopConfig(**{field: value})
+
+
+@pytest.mark.parametrize("field,old,new", [("verifier.timeout_s", 10.0, 20.0),
+                                           ("verifier.cpu_time_s", 4.0, 1.0),
+                                           ("sampler.prompts_per_batch", 8, 16)])
+def test_result_changing_fields_refuse_resume(tmp_path, field, old, new):
+  """Fields that change which samples are kept are not resumable changes."""
+  section, key = field.split(".")
+  config = lambda v: {section: {key: v}}
+  m = manifest_lib.Manifest(str(tmp_path), config(old))
+  m.mark("base", {"checkpoint": "x"}, 1.0)
+  with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+    manifest_lib.Manifest(str(tmp_path), config(new))

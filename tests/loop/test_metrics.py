@@ -173,3 +173,8 @@ def test_no_jax_import():
   code = ('import sys, restem_jax.loop.metrics, restem_jax.loop.report; '
           'assert "jax" not in sys.modules, "jax imported"')
   subprocess.run([sys.executable, '-c', code], check=True)
+
+
+def test_timeout_rate():
+  assert metrics.timeout_rate({'correct': 6, 'incorrect': 1, 'timeout': 2, 'error': 1}) == 0.2
+  assert metrics.timeout_rate({'correct': 0, 'incorrect': 0, 'timeout': 0, 'error': 0}) == 0.0

@@ -13,6 +13,7 @@ def _iteration(i, kept=40, **over):
       'iteration': i, 'test_pass1': 0.30 + 0.05 * i, 'train_pass1': 0.40 + 0.1 * i,
       'kept': kept, 'solved_fraction': 0.5, 'cap_saturation': 0.2,
       'verdicts': {'correct': 60, 'incorrect': 30, 'timeout': 6, 'error': 4},
+      'timeout_rate': 0.06,
       'test_pass_at_k': {'1': 0.3, '4': 0.5, '16': 0.7},
       'test_maj_at_k': {'1': 0.3, '4': 0.4, '16': 0.45},
       'per_difficulty': {'level_1': {'n': 10, 'accuracy': 0.6},
@@ -83,6 +84,7 @@ def test_write_report_full(tmp_path):
   assert '| model | k=1 | k=4 | k=16 |' in text
   assert '| iter 1 | very_hard | 4 | 0.000 | 0.250 | +0.250 |' in text
   assert '| **total** | 200000 | 40000 | 4e+12 | 2.4e+12 | 6.4e+12 |' in text
+  assert '| iter 1 | 40 | 0.500 | 0.200 | 60 | 30 | 6 | 4 | 0.060 |' in text  # timeout rate
   for name in ('pass1', 'pass_at_k', 'maj_at_k', 'per_difficulty', 'buckets',
                'estep_yield', 'mstep'):
     png = tmp_path / 'plots' / f'{name}.png'

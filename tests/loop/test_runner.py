@@ -94,6 +94,7 @@ def test_end_to_end_summary_files_and_cap(base_dir, tmp_path):
   assert set(it1["test_pass_at_k"]) == {"1", "2", "4"} and set(it1["test_maj_at_k"]) == {
       "1", "2", "4"}
   assert it1["compute"]["estep_tokens"] > 0 and it1["compute"]["mstep_tokens"] > 0
+  assert it1["timeout_rate"] == it1["verdicts"]["timeout"] / sum(it1["verdicts"].values())
   chunks = sorted((tmp_path / "iter_1" / "estep").glob("chunk_*.json"))
   assert len(chunks) == 4  # 32 problems in chunks of 8
   kept = estep.kept_samples([json.loads(p.read_text()) for p in chunks])
