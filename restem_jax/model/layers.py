@@ -17,6 +17,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from restem_jax.model import rope
 from restem_jax.model.config import ModelConfig
 
 _init = nn.initializers.normal(stddev=0.02)
@@ -28,29 +29,17 @@ def _param(module, name, init, shape, axes, dtype):
 
 
 class RMSNorm(nn.Module):
-  """Root-mean-square layer norm with a learned scale (computed in fp32)."""
+  """Root-mean-square norm over the last axis with a learned scale (computed in fp32)."""
   cfg: ModelConfig
+  axis_name: str = "embed"  # logical name of the normalised axis ('head_dim' for QK-norm)
 
   @nn.compact
   def __call__(self, x):
-    scale = _param(self, "scale", nn.initializers.ones, (x.shape[-1],), ("embed",),
+    scale = _param(self, "scale", nn.initializers.ones, (x.shape[-1],), (self.axis_name,),
                    self.cfg.weight_dtype)
     x32 = x.astype(jnp.float32)
     y = x32 * jax.lax.rsqrt(jnp.mean(x32 * x32, axis=-1, keepdims=True) + self.cfg.norm_eps)
     return (y * scale.astype(jnp.float32)).astype(self.cfg.compute_dtype)
-
-
-def apply_rope(x_BxTxNxE, positions_BxT, theta: float):
-  """Rotary position embedding (the Llama 'rotate_half' convention)."""
-  e = x_BxTxNxE.shape[-1]
-  inv_freq = 1.0 / (theta ** (jnp.arange(0, e, 2, dtype=jnp.float32) / e))
-  angles_BxTxE2 = positions_BxT[..., None].astype(jnp.float32) * inv_freq
-  sin = jnp.sin(angles_BxTxE2)[:, :, None, :]
-  cos = jnp.cos(angles_BxTxE2)[:, :, None, :]
-  x = x_BxTxNxE.astype(jnp.float32)
-  x1, x2 = jnp.split(x, 2, axis=-1)
-  out = jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1)
-  return out.astype(x_BxTxNxE.dtype)
 
 
 def dot_attention(q_BxTxHxE, k_BxKxSxE, v_BxKxSxE, mask_BxTxS):
@@ -68,24 +57,42 @@ def dot_attention(q_BxTxHxE, k_BxKxSxE, v_BxKxSxE, mask_BxTxS):
 
 
 class Attention(nn.Module):
-  """Multi-head attention with GQA, RoPE and an optional preallocated KV cache."""
+  """Multi-head attention with GQA, RoPE and an optional preallocated KV cache.
+
+  Architecture variants (all off by default): q/k/v biases (`cfg.qkv_bias`, Qwen2),
+  RMSNorm on each query/key head before RoPE (`cfg.qk_norm`, Qwen3), and the RoPE
+  scaling variant chosen by `cfg.rope_type` (`restem_jax.model.rope`).
+  """
   cfg: ModelConfig
+
+  def _project(self, x_BxTxD, name: str, heads: int, heads_axis: str):
+    """x W (+ b): BxTxD -> BxTxNxE, params `w<name>` [D, N, E] and `b<name>` [N, E]."""
+    cfg = self.cfg
+    w = _param(self, "w" + name, _init, (cfg.embed_dim, heads, cfg.head_dim),
+               ("embed", heads_axis, "head_dim"), cfg.weight_dtype)
+    y = jnp.einsum("btd,dne->btne", x_BxTxD, w.astype(cfg.compute_dtype))
+    if cfg.qkv_bias:
+      b = _param(self, "b" + name, nn.initializers.zeros, (heads, cfg.head_dim),
+                 (heads_axis, "head_dim"), cfg.weight_dtype)
+      y = y + b.astype(cfg.compute_dtype)
+    return y
 
   @nn.compact
   def __call__(self, x_BxTxD, positions_BxT, mask_BxTxS, cache=None, cache_index=None):
     cfg = self.cfg
     d, h, k, e = cfg.embed_dim, cfg.num_heads, cfg.num_kv_heads, cfg.head_dim
-    wq = _param(self, "wq", _init, (d, h, e), ("embed", "heads", "head_dim"), cfg.weight_dtype)
-    wk = _param(self, "wk", _init, (d, k, e), ("embed", "kv_heads", "head_dim"), cfg.weight_dtype)
-    wv = _param(self, "wv", _init, (d, k, e), ("embed", "kv_heads", "head_dim"), cfg.weight_dtype)
+    q = self._project(x_BxTxD, "q", h, "heads")
+    kk = self._project(x_BxTxD, "k", k, "kv_heads")
+    vv = self._project(x_BxTxD, "v", k, "kv_heads")
     wo = _param(self, "wo", _init, (h, e, d), ("heads", "head_dim", "embed"), cfg.weight_dtype)
     dt = cfg.compute_dtype
-    q = jnp.einsum("btd,dhe->bthe", x_BxTxD, wq.astype(dt))
-    kk = jnp.einsum("btd,dke->btke", x_BxTxD, wk.astype(dt))
-    vv = jnp.einsum("btd,dke->btke", x_BxTxD, wv.astype(dt))
     q = nn.with_logical_constraint(q, ("batch", "act_length", "act_heads", "head_dim"))
-    q = apply_rope(q, positions_BxT, cfg.rope_theta)
-    kk = apply_rope(kk, positions_BxT, cfg.rope_theta)
+    if cfg.qk_norm:
+      q = RMSNorm(cfg, "head_dim", name="q_norm")(q)
+      kk = RMSNorm(cfg, "head_dim", name="k_norm")(kk)
+    rotation = rope.for_config(cfg)
+    q = rope.apply(q, positions_BxT, rotation)
+    kk = rope.apply(kk, positions_BxT, rotation)
     kk, vv = kk.transpose(0, 2, 1, 3), vv.transpose(0, 2, 1, 3)  # BxKxTxE
     new_cache = None
     if cache is not None:
