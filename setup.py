@@ -22,6 +22,7 @@ CORE = [
     "tqdm==4.70.1",
     "matplotlib==3.11.2",
     "tensorboardX==2.6.5",
+    "etils[epath]==1.15.0",     # restem_jax.io: one path layer for local and gs:// run dirs
 ]
 
 setuptools.setup(

@@ -16,6 +16,9 @@ from typing import Any
 import jax
 import orbax.checkpoint as ocp
 
+from restem_jax import io
+from restem_jax.checkpoint import staging
+
 
 class CheckpointError(RuntimeError):
   """A checkpoint is missing or unreadable; the message names the path."""
@@ -29,9 +32,12 @@ class Checkpointer:
   """Thin wrapper over `ocp.CheckpointManager` with keep-N and clear errors."""
 
   def __init__(self, directory: str, max_to_keep: int | None = 3):
-    self.directory = os.path.abspath(directory)
+    directory = os.fspath(directory)
+    self.directory = os.path.abspath(directory) if io.is_local(directory) else directory
+    # Orbax writes local and gs:// directories itself; other schemes go through a local copy.
+    self._stage = staging.Staging.for_directory(self.directory)
     self._mngr = ocp.CheckpointManager(
-        self.directory,
+        self._stage.local_dir if self._stage else self.directory,
         options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),
         item_names=("params", "opt_state", "meta"))
 
@@ -42,6 +48,8 @@ class Checkpointer:
       items["opt_state"] = ocp.args.StandardSave(opt_state)
     self._mngr.save(step, args=ocp.args.Composite(**items))
     self._mngr.wait_until_finished()
+    if self._stage:
+      self._stage.push()
 
   def latest_step(self) -> int | None:
     return self._mngr.latest_step()
@@ -68,6 +76,8 @@ class Checkpointer:
 
   def close(self) -> None:
     self._mngr.close()
+    if self._stage:
+      self._stage.cleanup()
 
 
 def save_params(directory: str, params, meta: dict[str, Any] | None = None, step: int = 0):
@@ -77,9 +87,20 @@ def save_params(directory: str, params, meta: dict[str, Any] | None = None, step
   ckpt.close()
 
 
+def has_checkpoint(directory: str) -> bool:
+  """True when `directory` holds at least one finished checkpoint step."""
+  if not io.isdir(directory):
+    return False
+  ckpt = Checkpointer(directory, max_to_keep=None)
+  try:
+    return ckpt.latest_step() is not None
+  finally:
+    ckpt.close()
+
+
 def restore_params(directory: str, like_params):
   """Restores the latest params from `directory` (shardings taken from `like_params`)."""
-  if not os.path.isdir(directory):
+  if not io.isdir(directory):
     raise CheckpointError(f"checkpoint directory {directory} does not exist")
   ckpt = Checkpointer(directory, max_to_keep=None)
   try:

@@ -6,13 +6,12 @@ saved as an Orbax checkpoint (default W/base) and restored from there.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 
 import jax
 from absl import logging
 
+from restem_jax import io
 from restem_jax import run_config
 from restem_jax.checkpoint import manager
 from restem_jax.model import interface
@@ -47,9 +46,9 @@ def _pretrain_toy(c, model_cfg, vocab, mesh, rules):
 def ensure_base(c, workdir: str, vocab, mesh, rules):
   """Returns (base params, base checkpoint dir, pretraining info dict)."""
   model_cfg = run_config.model_config(c)
-  path = c.base.checkpoint or os.path.join(workdir, "base")
+  path = c.base.checkpoint or io.join(workdir, "base")
   like = abstract_params(model_cfg, mesh, rules, c.seed)
-  if os.path.isdir(path) and manager.Checkpointer(path, max_to_keep=None).latest_step() is not None:
+  if manager.has_checkpoint(path):
     params, meta = manager.restore_params(path, like)
     logging.info("restored base model from %s", path)
     return params, path, meta
@@ -62,8 +61,7 @@ def ensure_base(c, workdir: str, vocab, mesh, rules):
           "first_loss": history[0]["loss"], "final_loss": history[-1]["loss"],
           "num_params": model_cfg.num_params()}
   manager.save_params(path, params, meta=meta)
-  with open(os.path.join(workdir, "pretrain_history.json"), "w") as f:
-    json.dump(history, f)
+  io.write_json_atomic(io.join(workdir, "pretrain_history.json"), history)
   logging.info("pretrained base model in %.1fs (loss %.3f -> %.3f), saved to %s",
                meta["pretrain_seconds"], meta["first_loss"], meta["final_loss"], path)
   return params, path, meta

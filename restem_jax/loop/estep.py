@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import json
-import os
 import time
 from typing import Sequence
 
-from restem_jax.loop.manifest import write_json_atomic
+from restem_jax import io
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler, SamplerOutput
 from restem_jax.sampling.strategies import SamplingParams
@@ -87,7 +85,7 @@ def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: S
               pool: VerifierPool, cfg: EStepConfig, out_dir: str, *, seed: int, iteration: int,
               policy: str, progress=None) -> list[dict]:
   """Returns the chunk records (kept samples + stats), resuming from `out_dir`."""
-  os.makedirs(out_dir, exist_ok=True)
+  io.makedirs(out_dir)
   provenance = {"policy": policy, "seed": seed, "iteration": iteration,
                 "temperature": sampling.temperature, "top_k": sampling.top_k,
                 "top_p": sampling.top_p}
@@ -109,15 +107,14 @@ def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: S
     results[c]["stats"]["timing"] = {"sample_seconds": timing["sample_seconds"],
                                      "verify_span_seconds": span,
                                      "verify_wait_seconds": done - t0}
-    write_json_atomic(os.path.join(out_dir, f"chunk_{c:05d}.json"), results[c])
+    io.write_json_atomic(io.join(out_dir, f"chunk_{c:05d}.json"), results[c])
     if progress:
       progress(len(chunks[c]))
 
   for c, chunk in enumerate(chunks):
-    path = os.path.join(out_dir, f"chunk_{c:05d}.json")
-    if os.path.exists(path):
-      with open(path) as f:
-        results[c] = json.load(f)
+    path = io.join(out_dir, f"chunk_{c:05d}.json")
+    if io.exists(path):
+      results[c] = io.read_json(path)
       if progress:
         progress(len(chunk))
       continue

@@ -13,8 +13,9 @@ deterministic.
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
+
+from restem_jax import io
 
 # Fields that may differ between the first run and a resumed one: they change how
 # fast, not what is computed. Not here, because they change results:
@@ -25,12 +26,7 @@ from typing import Any
 RESUMABLE_CHANGES = ("loop.num_iterations", "verifier.num_workers", "jax_distributed")
 
 
-def write_json_atomic(path: str, obj, indent: int | None = None) -> None:
-  """Writes JSON so that a kill at any moment leaves either the old file or the new one."""
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump(obj, f, indent=indent)
-  os.replace(tmp, path)
+write_json_atomic = io.write_json_atomic  # kept here for existing callers
 
 
 def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
@@ -51,12 +47,11 @@ class Manifest:
   """Finished-stage records of one run directory."""
 
   def __init__(self, workdir: str, config: dict):
-    self.path = os.path.join(workdir, "manifest.json")
+    self.path = io.join(workdir, "manifest.json")
     self._data = {"config": config, "stages": {}, "elapsed_seconds": 0.0}
-    if os.path.exists(self.path):
+    if io.exists(self.path):
       try:
-        with open(self.path) as f:
-          stored = json.load(f)
+        stored = io.read_json(self.path)
         if not isinstance(stored, dict) or not {"stages", "config"} <= stored.keys():
           raise ValueError("missing 'stages' or 'config'")
       except (OSError, ValueError) as e:

@@ -19,12 +19,13 @@ not change the process-wide pyplot backend. No JAX.
 
 from __future__ import annotations
 
-import os
+import io
 from typing import Any, Sequence
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from restem_jax import io as rio
 from restem_jax.loop.metrics import BUCKETS
 from restem_jax.loop.summary_schema import validate_summary
 from restem_jax.verify.verdict import STATUSES
@@ -61,7 +62,9 @@ def _best(summary: dict) -> dict | None:
 def _save(fig: Figure, plots_dir: str, name: str) -> str:
   FigureCanvasAgg(fig)
   fig.tight_layout()
-  fig.savefig(os.path.join(plots_dir, name), dpi=100)
+  buf = io.BytesIO()
+  fig.savefig(buf, format=name.rsplit('.', 1)[-1], dpi=100)
+  rio.write_bytes_atomic(rio.join(plots_dir, name), buf.getvalue())
   return name
 
 
@@ -317,8 +320,8 @@ def write_report(workdir: str, summary: dict, history: list[dict] | None = None)
     ValueError: if ``summary`` does not match the schema.
   """
   validate_summary(summary)
-  plots_dir = os.path.join(workdir, 'plots')
-  os.makedirs(plots_dir, exist_ok=True)
+  plots_dir = rio.join(workdir, 'plots')
+  rio.makedirs(plots_dir)
 
   sections = [
       ('Greedy pass@1 per iteration', _iteration_table(summary),
@@ -353,7 +356,6 @@ def write_report(workdir: str, summary: dict, history: list[dict] | None = None)
     empty = [str(it['iteration']) for it in summary['iterations'] if it['kept'] == 0]
     lines += [f"Note: iteration(s) {', '.join(empty)} kept no samples "
               '(nothing to fine-tune on).', '']
-  path = os.path.join(workdir, 'report.md')
-  with open(path, 'w') as f:
-    f.write('\n'.join(lines))
+  path = rio.join(workdir, 'report.md')
+  rio.write_text_atomic(path, '\n'.join(lines))
   return path

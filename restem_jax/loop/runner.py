@@ -18,20 +18,18 @@ from __future__ import annotations
 
 import collections
 import json
-import os
-import shutil
 import time
 from typing import Callable
 
 import numpy as np
 import tqdm
 from absl import logging
-from tensorboardX import SummaryWriter
 
+from restem_jax import io
 from restem_jax import run_config
 from restem_jax.checkpoint import manager
 from restem_jax.loop import base_model, estep, evaluate, greedy_eval, manifest, metrics, mstep
-from restem_jax.loop import report
+from restem_jax.loop import report, tensorboard
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.tasks import registry
@@ -54,7 +52,7 @@ class Run:
 
   def __init__(self, c, workdir: str):
     self.c, self.workdir = c, workdir
-    os.makedirs(workdir, exist_ok=True)
+    io.makedirs(workdir)
     self.loop = run_config.loop_config(c)
     self.estep_cfg = run_config.estep_config(c)
     self.mstep_cfg, self.train_cfg = run_config.mstep_config(c)
@@ -112,7 +110,7 @@ class Run:
 
   def fine_tune(self, name: str, init_params, examples, pool) -> tuple[object, dict]:
     """Runs an M-step; returns (params, record) and saves the params under W/name."""
-    path = os.path.join(self.workdir, name)
+    path = io.join(self.workdir, name)
     advance, close = _progress(f"{name} M-step", self.mstep_cfg.max_steps)
     try:
       result = mstep.run_mstep(self.model_cfg, self.train_cfg, self.mstep_cfg, self.mesh,
@@ -120,8 +118,7 @@ class Run:
                                progress=lambda _: advance())
     finally:
       close()
-    if os.path.exists(path):  # left by an interrupted run of this stage: not in the manifest
-      shutil.rmtree(path)
+    io.rmtree(path)  # left by an interrupted run of this stage: not in the manifest
     manager.save_params(path, result.params, meta={"best_step": result.best_step,
                                                     "val_reward": result.best_val_reward})
     keep = ("step", "loss", "grad_norm", "learning_rate", "tokens_per_second", "target_tokens")
@@ -164,7 +161,7 @@ class Run:
   def run_iteration(self, i: int, policy, policy_path: str, sampler, base_params, prev_params,
                     pool) -> tuple[dict, object, str]:
     """One E-step / M-step / evaluation; returns (record, new policy params, its path)."""
-    out_dir = os.path.join(self.workdir, f"iter_{i}", "estep")
+    out_dir = io.join(self.workdir, f"iter_{i}", "estep")
     train = self.problems["train"]
 
     def do_estep():
@@ -198,7 +195,7 @@ class Run:
       return {"estep": e, "mstep": None, "eval": None}, policy, policy_path
     init = base_params if self.loop.start_from == "base" else prev_params
     examples = mstep.examples_from_kept(kept)
-    name = os.path.join(f"iter_{i}", "policy")
+    name = f"iter_{i}/policy"
     holder = {}
 
     def do_mstep():
@@ -312,19 +309,10 @@ class Run:
     evals = [{"iteration": 0, "run": "base", **_scalars(summary["base"])}]
     evals += [{"iteration": it["iteration"], "run": f"iter_{it['iteration']}",
                **_scalars(it)} for it in summary["iterations"]]
-    with open(os.path.join(self.workdir, "metrics.jsonl"), "w") as f:
-      for row in rows + evals:
-        f.write(json.dumps(row) + "\n")
-    with SummaryWriter(os.path.join(self.workdir, "tb")) as tb:
-      for row in evals:
-        for k, v in row.items():
-          if k not in ("iteration", "run"):
-            tb.add_scalar(f"eval/{k}", v, row["iteration"])
-      for row in rows:
-        for k, v in row.items():
-          if k not in ("iteration", "run", "step"):
-            tb.add_scalar(f"{row['run']}/{k}", v, row["step"])
-    manifest.write_json_atomic(os.path.join(self.workdir, "summary.json"), summary, indent=2)
+    io.write_text_atomic(io.join(self.workdir, "metrics.jsonl"),
+                         "".join(json.dumps(row) + "\n" for row in rows + evals))
+    tensorboard.write_scalars(io.join(self.workdir, "tb"), evals, rows)
+    io.write_json_atomic(io.join(self.workdir, "summary.json"), summary, indent=2)
     mstep_rows = [r for r in rows if r["run"] != "sft" and "loss" in r]
     report.write_report(self.workdir, summary, mstep_rows)
 
@@ -357,6 +345,6 @@ def run(c, workdir: str) -> dict:
                  f"solved {it['solved_fraction']:.2f}")
   lines.append(f"best iteration (by validation reward): {summary['best_iteration']}, "
                f"test pass@1 {summary['best_test_pass1']:.3f}; "
-               f"report: {os.path.join(workdir, 'report.md')}")
+               f"report: {io.join(workdir, 'report.md')}")
   print("\n".join(lines))
   return summary

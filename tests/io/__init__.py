@@ -1,0 +1,1 @@
+"""Tests of the path layer (restem_jax.io)."""
