@@ -28,7 +28,7 @@ from restem_jax.verify.pool import VerifierPool
 class EStepConfig:
   num_samples: int = 32       # N per problem (paper: 32 MATH, 64 APPS)
   max_per_problem: int = 10   # cap on kept correct samples per problem (paper: 10)
-  dedup: bool = True          # drop identical correct solutions of one problem
+  dedup: bool = True          # drop correct samples of one problem whose trained ids repeat
   chunk_problems: int = 64    # problems per resumable chunk
 
 
@@ -66,14 +66,15 @@ def _chunk_record(chunk: Sequence[Problem], out: SamplerOutput, verdicts, cfg: E
         continue
       n_correct += 1
       text = out.texts[p_i][n]
-      if (cfg.dedup and text in seen) or n_kept >= cfg.max_per_problem:
+      trained = training_tokens(vocab, problem.verifier_task, out.sample_tokens(p_i, n), text)
+      # Dedup on what the M-step trains on (the ids cut at the stop sequence), not the
+      # uncut text: few-shot samples differ only in what follows the stop sequence.
+      if (cfg.dedup and tuple(trained) in seen) or n_kept >= cfg.max_per_problem:
         continue
-      seen.add(text)
+      seen.add(tuple(trained))
       n_kept += 1
       kept.append({"problem_id": problem.id, "sample_index": n, "text": text,
-                   "prompt_tokens": out.prompt_tokens[p_i].tolist(),
-                   "sample_tokens": training_tokens(vocab, problem.verifier_task,
-                                                    out.sample_tokens(p_i, n), text),
+                   "prompt_tokens": out.prompt_tokens[p_i].tolist(), "sample_tokens": trained,
                    "reward": v.reward, "verdict": v.status, "detail": v.detail, **provenance})
     stats["correct_per_problem"][problem.id] = n_correct
     stats["kept_per_problem"][problem.id] = n_kept

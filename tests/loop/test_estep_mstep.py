@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from restem_jax.loop import estep, mstep
-from restem_jax.sampling.sampler import Sampler, SamplerConfig
+from restem_jax.sampling.sampler import Sampler, SamplerConfig, SamplerOutput
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.tasks.problem import Problem
 from restem_jax.training.trainer import TrainLoopConfig
 from restem_jax.verify.pool import VerifierPool
+from restem_jax.verify.verdict import Verdict
 from tests.engine import toy
 
 
@@ -111,3 +112,26 @@ def test_training_tokens_cut_at_stop_sequence_keep_sampled_ids():
   cut = estep.training_tokens(vocab, "mbpp", ids, text)
   assert cut[:-1] == ids[:len("x = 1\n")] and cut[-1] == vocab.eos_id
   assert estep.training_tokens(vocab, "toy_arith", ids, text) == ids
+
+
+def test_dedup_is_on_the_trained_ids_not_the_uncut_text():
+  """Few-shot samples: one solution, then different text after the stop sequence."""
+  vocab = toy.VOCAB
+  texts = [f"x = 1\n[DONE] next problem {i}" for i in range(5)] + ["x = 2\n[DONE] z"]
+  m = max(len(vocab.encode(t)) for t in texts)
+  tokens = np.zeros((1, len(texts), m), np.int32)
+  lengths = np.zeros((1, len(texts)), np.int32)
+  for n, t in enumerate(texts):
+    ids = vocab.encode(t)
+    tokens[0, n, :len(ids)], lengths[0, n] = ids, len(ids)
+  out = SamplerOutput(tokens, lengths, np.zeros(tokens.shape, np.float32), [texts],
+                      [np.asarray(vocab.encode("Q:"), np.int32)])
+  problem = Problem(id="mbpp/1", prompt="Q:", question="q", answer="", reference_solution="",
+                    difficulty="", split="train", verifier_task="mbpp", checker_payload={})
+  verdicts = [[Verdict("correct")] * len(texts)]
+  cfg = estep.EStepConfig(num_samples=len(texts), max_per_problem=10, dedup=True)
+  rec = estep._chunk_record([problem], out, verdicts, cfg, {}, vocab)
+  trained = [tuple(k["sample_tokens"]) for k in rec["kept"]]
+  assert len(trained) == len(set(trained)) == 2  # "x = 1\n" once, "x = 2\n" once
+  assert [k["sample_index"] for k in rec["kept"]] == [0, 5]
+  assert rec["stats"]["kept_per_problem"] == {"mbpp/1": 2}
