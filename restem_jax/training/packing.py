@@ -4,7 +4,9 @@ Each example becomes inputs = seq[:-1], targets = seq[1:] with seq = prompt + ta
 the loss mask is on positions whose *target* token belongs to the target part
 (prompt and padding never contribute). Examples are packed first-fit into rows
 with segment ids 1, 2, ... (0 = padding) and positions restarting per segment,
-so packed examples never attend to each other.
+so packed examples never attend to each other. Examples are never cut: one that does
+not fit a row is an error in `pack`; callers drop and count them (`split_overlong`)
+and shuffle with a seed (`shuffled`) before packing.
 """
 
 from __future__ import annotations
@@ -39,39 +41,77 @@ class PackedBatch:
     return self.inputs.shape[0]
 
 
+def fits(example: Example, seq_len: int) -> bool:
+  """Whether prompt + target fits one row (inputs and targets are seq[:-1], seq[1:])."""
+  return len(example.prompt) + len(example.target) <= seq_len + 1
+
+
+def split_overlong(examples: Sequence[Example], seq_len: int
+                   ) -> tuple[list[Example], list[Example]]:
+  """(examples that fit a row, examples that do not); never cuts an example."""
+  keep, drop = [], []
+  for ex in examples:
+    (keep if fits(ex, seq_len) else drop).append(ex)
+  return keep, drop
+
+
+def shuffled(examples: Sequence[Example], seed: int) -> list[Example]:
+  """A seeded permutation, so one problem's samples do not share rows every epoch."""
+  perm = np.random.default_rng([seed, 0x5EED]).permutation(len(examples))
+  return [examples[i] for i in perm]
+
+
 def _fit(example: Example, seq_len: int) -> tuple[np.ndarray, int]:
   """Concatenated ids (len <= seq_len + 1) and the index where the target starts.
 
-  A too-long prompt is cut from the left (oldest few-shot context first); a
-  target that alone does not fit is an error.
+  An example that does not fit is an error: cutting it would train on a context the
+  sampler never saw (callers drop and count over-long examples with `split_overlong`).
   """
   target = np.asarray(example.target, np.int32)
   prompt = np.asarray(example.prompt, np.int32)
   if len(target) == 0:
     raise ValueError("packing: an example has an empty target.")
-  if len(target) > seq_len + (1 if len(prompt) == 0 else 0):
-    raise ValueError(f"packing: target of {len(target)} tokens does not fit seq_len={seq_len}; "
-                     "raise train.seq_len.")
-  room = seq_len + 1 - len(target)
-  prompt = prompt[max(len(prompt) - room, 0):]
+  if not fits(example, seq_len):
+    raise ValueError(f"packing: an example of {len(prompt)} prompt + {len(target)} target "
+                     f"tokens does not fit train.seq_len={seq_len} (needs "
+                     f"{len(prompt) + len(target) - 1}); raise train.seq_len or drop it.")
   return np.concatenate([prompt, target]), len(prompt)
 
 
+class _FirstFit:
+  """Rows of capacity `seq_len`; `place(need)` -> index of the first row with room.
+
+  A max-segment-tree over the rows' free space makes each placement O(log n); rows
+  not yet opened have full capacity, so the first fitting leaf is exactly first-fit.
+  """
+
+  def __init__(self, max_rows: int, seq_len: int):
+    self.size = 1 << max(max_rows - 1, 0).bit_length()
+    self.free = [seq_len] * (2 * self.size)
+
+  def place(self, need: int) -> int:
+    free, i = self.free, 1
+    while i < self.size:
+      i = 2 * i if free[2 * i] >= need else 2 * i + 1
+    row = i - self.size
+    free[i] -= need
+    i //= 2
+    while i:
+      free[i] = max(free[2 * i], free[2 * i + 1])
+      i //= 2
+    return row
+
+
 def pack(examples: Sequence[Example], seq_len: int, num_rows: int | None = None) -> PackedBatch:
-  """First-fit packing in the given order. `num_rows` pads (or errors if too few)."""
+  """First-fit packing in the given order (O(n log n)). `num_rows` pads (or errors if too few)."""
+  slots = _FirstFit(len(examples), seq_len)
   rows: list[list[tuple[np.ndarray, int, float]]] = []
-  used: list[int] = []
   for ex in examples:
     seq, t0 = _fit(ex, seq_len)
-    need = len(seq) - 1 if len(seq) > 1 else 1
-    for r, u in enumerate(used):
-      if u + need <= seq_len:
-        rows[r].append((seq, t0, ex.weight))
-        used[r] += need
-        break
-    else:
-      rows.append([(seq, t0, ex.weight)])
-      used.append(need)
+    r = slots.place(len(seq) - 1 if len(seq) > 1 else 1)
+    if r == len(rows):
+      rows.append([])
+    rows[r].append((seq, t0, ex.weight))
   n = len(rows) if num_rows is None else num_rows
   if len(rows) > n:
     raise ValueError(f"packing: {len(examples)} examples need {len(rows)} rows > num_rows={n}.")

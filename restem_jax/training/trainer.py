@@ -1,6 +1,7 @@
 """Host-side training loop shared by pretraining and the M-step.
 
-Examples are packed once into rows; each step takes `accum x rows` rows (reshuffled
+Examples longer than a row are dropped and counted (never cut), the rest are shuffled
+with the run seed and packed once into rows; each step takes `accum x rows` rows (reshuffled
 every epoch with an explicit seed). Metrics are read one step late so the host
 never waits on the device between dispatches.
 """
@@ -48,6 +49,21 @@ def batches(rows: packing.PackedBatch, cfg: TrainLoopConfig, start_step: int = 0
     step += 1
 
 
+def prepare(examples: Sequence[packing.Example], cfg: TrainLoopConfig
+            ) -> tuple[list[packing.Example], int]:
+  """(the examples that fit a row, shuffled with `cfg.seed`; how many were dropped)."""
+  keep, drop = packing.split_overlong(examples, cfg.seq_len)
+  if drop:
+    logging.warning("training: dropped %d of %d examples longer than train.seq_len=%d "
+                    "(longest: %d tokens); they are counted, never cut.", len(drop),
+                    len(examples), cfg.seq_len,
+                    max(len(e.prompt) + len(e.target) - 1 for e in drop))
+  if not keep:
+    raise ValueError(f"training: all {len(examples)} examples are longer than "
+                     f"train.seq_len={cfg.seq_len}; raise train.seq_len.")
+  return packing.shuffled(keep, cfg.seed), len(drop)
+
+
 class Trainer:
   """Owns the optimizer state and the compiled step for one fine-tuning run."""
 
@@ -59,6 +75,7 @@ class Trainer:
     self.cfg = cfg
     self.tx, self.schedule = make_optimizer(cfg.optimizer)
     self.state = train_step.init_state(params, self.tx)
+    self.dropped_overlong = 0  # examples `fit` dropped as longer than a row
     self._step = train_step.make_train_step(model_cfg, self.tx, self.schedule, mesh, rules,
                                             self.state)
 
@@ -71,6 +88,7 @@ class Trainer:
           progress: Callable[[int], None] | None = None) -> list[dict]:
     """Trains; `callback(step, metrics)` runs every `every` steps and may return True to stop."""
     num_steps = self.cfg.num_steps if num_steps is None else num_steps
+    examples, self.dropped_overlong = prepare(examples, self.cfg)
     rows = packing.pack(examples, self.cfg.seq_len)
     it = batches(rows, self.cfg)
     history, pending, t0 = [], None, time.perf_counter()
