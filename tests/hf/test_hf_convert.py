@@ -15,6 +15,7 @@ also checked against HF run on each sequence alone.
 
 import json
 import os
+import re
 
 import jax.numpy as jnp
 import numpy as np
@@ -174,17 +175,70 @@ BASE = {"model_type": "llama", "vocab_size": 10, "hidden_size": 8, "intermediate
 
 
 @pytest.mark.parametrize("extra,match", [
-    ({"model_type": "qwen2"}, "bias"),
-    ({"attention_bias": True}, "bias"),
-    ({"mlp_bias": True}, "bias"),
-    ({"rope_scaling": {"rope_type": "llama3", "factor": 8.0}}, "llama3"),
-    ({"rope_parameters": {"rope_type": "yarn", "rope_theta": 1e4}}, "yarn"),
-    ({"hidden_act": "gelu"}, "silu"),
+    ({"attention_bias": True}, "attention_bias"),
+    ({"mlp_bias": True}, "mlp_bias"),
+    ({"rope_parameters": {"rope_type": "yarn", "rope_theta": 1e4, "factor": 4.0}},
+     "rope_parameters.rope_type='yarn'"),
+    ({"rope_scaling": {"type": "longrope", "factor": 4.0}}, "rope_scaling.rope_type='longrope'"),
+    ({"rope_parameters": {"full_attention": {"rope_type": "default"},
+                          "sliding_attention": {"rope_type": "default"}}}, "nested per layer"),
+    ({"partial_rotary_factor": 0.5}, "partial_rotary_factor"),
+    ({"hidden_act": "gelu"}, "hidden_act"),
     ({"model_type": "gpt2"}, "model_type"),
-], ids=["qwen2", "attention_bias", "mlp_bias", "rope-llama3", "rope-yarn", "gelu", "gpt2"])
-def test_unsupported_configs_are_refused(tmp_path, extra, match):
-  with pytest.raises(hf_convert.UnsupportedCheckpointError, match=match):
+    ({"model_type": "gemma2"}, "Gemma-2"),
+    ({"model_type": "gemma3_text"}, "Gemma-3"),
+    ({"model_type": "qwen3", "attention_bias": True}, "attention_bias"),
+    ({"model_type": "qwen2", "use_sliding_window": True, "sliding_window": 32},
+     "use_sliding_window"),
+    ({"model_type": "qwen2", "layer_types": ["sliding_attention"]}, "layer_types"),
+    ({"model_type": "mistral", "layer_types": ["full_attention"]}, "layer_types"),
+], ids=["attention_bias", "mlp_bias", "rope-yarn", "rope-longrope", "rope-nested", "partial-rope",
+        "gelu", "gpt2", "gemma2", "gemma3", "qwen3-o-bias", "qwen2-window", "qwen2-layer-types",
+        "ministral"])
+def test_unsupported_configs_are_refused_before_weights(tmp_path, extra, match):
+  # No weights file exists: the refusal must come from config.json alone.
+  with pytest.raises(hf_convert.UnsupportedCheckpointError, match=re.escape(match)):
     hf_convert.load_hf_checkpoint(_write(tmp_path, {**BASE, **extra}))
+
+
+@pytest.mark.parametrize("extra,fields", [
+    ({"rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                       "high_freq_factor": 4.0, "original_max_position_embeddings": 64},
+      "rope_theta": 5e5}, dict(rope_type="llama3", rope_factor=8.0, rope_original_max_len=64,
+                               rope_theta=5e5)),
+    ({"rope_scaling": {"type": "linear", "factor": 2.0}}, dict(rope_type="linear",
+                                                                rope_factor=2.0)),
+    ({"rope_parameters": {"rope_type": "dynamic", "factor": 2.0, "rope_theta": 7.0},
+      "max_position_embeddings": 32}, dict(rope_type="dynamic", rope_original_max_len=32,
+                                           rope_theta=7.0)),
+    ({"model_type": "qwen2", "use_sliding_window": False, "sliding_window": 4096},
+     dict(qkv_bias=True, sliding_window=0)),
+    ({"model_type": "mistral", "sliding_window": 4096}, dict(sliding_window=4096)),
+    ({"model_type": "mistral", "sliding_window": None}, dict(sliding_window=0)),
+], ids=["llama3-legacy-spelling", "linear-legacy-type-key", "dynamic-v5-spelling", "qwen2",
+        "mistral-window", "mistral-no-window"])
+def test_config_spellings(extra, fields):
+  cfg = hf_convert.config_from_hf({**BASE, **extra})
+  for k, v in fields.items():
+    assert getattr(cfg, k) == v, k
+
+
+def test_sliding_window_context_check():
+  cfg = hf_convert.config_from_hf({**BASE, "model_type": "mistral", "sliding_window": 64})
+  cfg.check_context(64)
+  with pytest.raises(ValueError, match="sliding_window=64"):
+    cfg.check_context(65)
+  hf_convert.config_from_hf({**BASE, "model_type": "mistral", "sliding_window": None}
+                            ).check_context(10**6)
+
+
+def test_param_count_includes_biases_and_qk_norm():
+  import jax  # pylint: disable=import-outside-toplevel
+  for extra in ({}, {"model_type": "qwen2"}, {"model_type": "qwen3"}):
+    cfg = hf_convert.config_from_hf({**BASE, **extra})
+    params = jax.eval_shape(lambda k, c=cfg: _unbox(interface.init_boxed(c, k)),
+                            jax.random.key(0))
+    assert cfg.num_params() == sum(x.size for x in jax.tree.leaves(params)), extra
 
 
 def test_bias_tensors_are_refused_not_dropped(tmp_path):
