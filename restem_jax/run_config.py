@@ -48,6 +48,17 @@ def model_config(c) -> ModelConfig:
   return build(ModelConfig, "model", c.model.to_dict())
 
 
+def check_model_context(model_cfg: ModelConfig, c, train_seq_len: int | None = None) -> None:
+  """Raises unless the longest sequence the run samples (largest prompt bucket +
+  max_new_tokens) and trains on (train.seq_len) is one the model computes exactly
+  (a checkpoint's sliding window; see `ModelConfig.check_context`)."""
+  s = sampler_config(c)
+  model_cfg.check_context(max(s.prompt_buckets) + s.max_new_tokens,
+                          "sampling context (largest sampler.prompt_buckets + max_new_tokens)")
+  if train_seq_len is not None:
+    model_cfg.check_context(train_seq_len, "train.seq_len")
+
+
 def mesh_config(c) -> MeshConfig:
   return build(MeshConfig, "mesh", _tuples(c.mesh.to_dict()))
 

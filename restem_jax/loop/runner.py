@@ -64,6 +64,7 @@ class Run:
     if self.model_cfg.vocab_size < self.vocab.vocab_size:
       raise ValueError(f"config.model.vocab_size={self.model_cfg.vocab_size} is smaller than the "
                        f"vocabulary ({self.vocab.vocab_size}).")
+    run_config.check_model_context(self.model_cfg, c, self.train_cfg.seq_len)
     self.mesh = mesh_lib.make_mesh(run_config.mesh_config(c))
     self.rules = run_config.logical_rules(c)
     self.sampler = Sampler(self.model_cfg, self.vocab, run_config.sampler_config(c), self.mesh,
@@ -153,6 +154,7 @@ class Run:
       raise ValueError("loop.mode='distill' needs config.teacher.checkpoint (an Orbax params "
                        "dir of the teacher model, e.g. a finished run's W/iter_3/policy).")
     cfg = run_config.build(type(self.model_cfg), "teacher.model", t.model.to_dict())
+    run_config.check_model_context(cfg, self.c)
     sampler = Sampler(cfg, self.vocab, run_config.sampler_config(self.c), self.mesh, self.rules)
     return sampler, self.restore(t.checkpoint, cfg), t.checkpoint
 
