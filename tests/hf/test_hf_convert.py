@@ -260,3 +260,29 @@ def _leaves(tree):
   import jax  # pylint: disable=import-outside-toplevel
   return [(jax.tree_util.keystr(k), np.asarray(v))
           for k, v in jax.tree_util.tree_leaves_with_path(tree)]
+
+
+def test_sliding_window_boundary_matches_check_context(tmp_path):
+  """check_context(W) accepts exactly the lengths where HF's windowed attention equals ours:
+  a sequence of W tokens scores the same; at W + 1 the last position differs."""
+  window = 8
+  torch.manual_seed(0)
+  model = transformers.MistralForCausalLM(transformers.MistralConfig(
+      vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=1,
+      num_attention_heads=4, num_key_value_heads=2, sliding_window=window,
+      attn_implementation="eager")).eval()
+  with torch.no_grad():
+    for p in model.parameters():
+      p.normal_(0.0, 0.3)
+  path = os.path.join(tmp_path, "mistral")
+  model.save_pretrained(path)
+  cfg, params = hf_convert.load_hf_checkpoint(path)
+  ids = np.random.default_rng(0).integers(0, 64, (1, window + 1)).astype(np.int32)
+  ours = np.asarray(interface.logits_fn(cfg, params, jnp.asarray(ids),
+                                        jnp.ones_like(jnp.asarray(ids))))[0]
+  ref = hf_logits(model, ids.astype(np.int64))[0]
+  cfg.check_context(window)
+  np.testing.assert_allclose(ours[:window], ref[:window], atol=ATOL, rtol=0)
+  with pytest.raises(ValueError, match="sliding_window"):
+    cfg.check_context(window + 1)
+  assert np.abs(ours[window] - ref[window]).max() > 1e-3, "HF did not apply its window"
