@@ -6,6 +6,8 @@ import dataclasses
 
 import jax.numpy as jnp
 
+from restem_jax.model import rope
+
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 
 
@@ -71,7 +73,6 @@ class ModelConfig:
     for name in ("dtype", "param_dtype"):
       if getattr(self, name) not in _DTYPES:
         raise ValueError(f"ModelConfig.{name}={getattr(self, name)!r}; expected one of {sorted(_DTYPES)}.")
-    from restem_jax.model import rope  # pylint: disable=import-outside-toplevel
     rope.validate(self)
     if self.sliding_window < 0:
       raise ValueError(f"ModelConfig.sliding_window={self.sliding_window} must be >= 0 (0 = none).")

@@ -156,6 +156,9 @@ def test_export_of_sharded_params_loads_in_transformers(arch, tmp_path):
   out = str(tmp_path / "export")
   hf_convert.save_hf_checkpoint(out, cfg, placed, max_shard_bytes=64 * 1024)
   assert os.path.exists(os.path.join(out, hf_convert.INDEX_FILE)), "expected several shards"
+  for f in os.listdir(out):  # each shard holds at most 64 KiB of tensors (+ its JSON header)
+    if f.endswith(".safetensors"):
+      assert os.path.getsize(os.path.join(out, f)) <= 64 * 1024 + 4096, f
   reloaded = transformers.AutoModelForCausalLM.from_pretrained(
       out, attn_implementation="eager").eval()
   assert type(reloaded) is type(model), name
