@@ -6,12 +6,11 @@ Library modules never see the ConfigDict; `main.py` builds these once.
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Any, TypeVar
 
 import seqio
 
-from restem_jax.data.char_vocab import CharVocabulary
+from restem_jax import vocab as vocab_lib
 from restem_jax.loop.estep import EStepConfig
 from restem_jax.loop.evaluate import EvalConfig
 from restem_jax.loop.modes import LoopConfig
@@ -81,17 +80,15 @@ def sampling_params(c) -> SamplingParams:
 
 
 def vocabulary(c) -> seqio.Vocabulary:
-  """config.task.vocab: '' = the char vocabulary; else a SentencePiece model file."""
+  """config.task.vocab: '' = the toy char vocabulary; else any tokenizer `vocab.load` reads
+  (SentencePiece .model, .gguf, tiktoken ranks, a Hugging Face tokenizer directory)."""
   path = c.task.vocab
-  if not path:
-    return CharVocabulary()
-  if not os.path.isfile(path):
-    raise FileNotFoundError(f"config.task.vocab={path!r}: no such SentencePiece model file.")
-  vocab = seqio.SentencePieceVocabulary(path)
-  if vocab.pad_id != 0 or vocab.eos_id is None or vocab.eos_id < 0:
-    raise ValueError(f"config.task.vocab={path!r}: the model needs pad id 0 and an EOS id "
-                     f"(got pad {vocab.pad_id}, eos {vocab.eos_id}).")
-  return vocab
+  try:
+    return vocab_lib.load(path)
+  except FileNotFoundError as e:
+    raise FileNotFoundError(f"config.task.vocab={path!r}: {e}") from e
+  except ValueError as e:
+    raise ValueError(f"config.task.vocab={path!r}: {e}") from e
 
 
 def loop_config(c) -> LoopConfig:

@@ -15,6 +15,7 @@ import dataclasses
 import time
 from typing import Sequence
 
+from restem_jax import vocab as vocab_lib
 from restem_jax import io
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler, SamplerOutput
@@ -32,13 +33,17 @@ class EStepConfig:
   chunk_problems: int = 64    # problems per resumable chunk
 
 
-def training_tokens(vocab, verifier_task: str, tokens, text: str) -> list[int]:
+def training_tokens(vocab, verifier_task: str, tokens, text: str,
+                    prompt_tokens=()) -> list[int]:
   """The sampled ids to train on: cut where the task's stop sequence begins, then EOS.
 
   Samples that never reach a stop sequence are kept exactly as produced. A cut sample
   keeps the shortest prefix of its own ids that decodes to the checked text (no
-  re-tokenisation), followed by EOS so the policy learns to stop there.
+  re-tokenisation), followed by EOS so the policy learns to stop there. Prefixes are
+  decoded as continuations of `prompt_tokens`, as the sampler decoded `text`, so a leading
+  space folded into the first piece counts the same in both.
   """
+  vocab = vocab_lib.ensure(vocab)
   tokens = [int(t) for t in tokens]
   cut = truncate_at_stop(verifier_task, text)
   if len(cut) == len(text):
@@ -46,7 +51,7 @@ def training_tokens(vocab, verifier_task: str, tokens, text: str) -> list[int]:
   lo, hi = 0, len(tokens)
   while lo < hi:  # smallest prefix whose decoding covers the cut text
     mid = (lo + hi) // 2
-    if len(vocab.decode(tokens[:mid])) >= len(cut):
+    if len(vocab.decode_continuation(prompt_tokens, tokens[:mid])) >= len(cut):
       hi = mid
     else:
       lo = mid + 1
@@ -66,7 +71,8 @@ def _chunk_record(chunk: Sequence[Problem], out: SamplerOutput, verdicts, cfg: E
         continue
       n_correct += 1
       text = out.texts[p_i][n]
-      trained = training_tokens(vocab, problem.verifier_task, out.sample_tokens(p_i, n), text)
+      trained = training_tokens(vocab, problem.verifier_task, out.sample_tokens(p_i, n), text,
+                                out.prompt_tokens[p_i])
       # Dedup on what the M-step trains on (the ids cut at the stop sequence), not the
       # uncut text: few-shot samples differ only in what follows the stop sequence.
       if (cfg.dedup and tuple(trained) in seen) or n_kept >= cfg.max_per_problem:

@@ -136,7 +136,8 @@ class Run:
     return params
 
   def sft_examples(self) -> list[Example]:
-    """One reference solution per train problem, as (prompt ids, solution ids + EOS)."""
+    """One reference solution per train problem: (prompt ids as the sampler encodes them,
+    solution ids without BOS + EOS)."""
     out = []
     for p in self.problems["train"]:
       if p.reference_solution:

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from restem_jax import vocab as vocab_lib
 from restem_jax.model.config import ModelConfig
 from restem_jax.sampling import decode
 from restem_jax.sampling.strategies import SamplingParams
@@ -55,7 +56,7 @@ class Sampler:
   def __init__(self, model_cfg: ModelConfig, vocab, config: SamplerConfig,
                mesh: jax.sharding.Mesh, rules):
     self._model_cfg = model_cfg
-    self._vocab = vocab
+    self._vocab = vocab_lib.ensure(vocab)
     self._cfg = config
     self._mesh = mesh
     self._rules = rules
@@ -71,7 +72,8 @@ class Sampler:
     return self._model_cfg
 
   def encode(self, prompt: str) -> np.ndarray:
-    return np.asarray(self._vocab.encode(prompt), np.int32)
+    """The prompt's ids as the tokenizer's config encodes it (BOS where it adds one)."""
+    return np.asarray(self._vocab.encode_prompt(prompt), np.int32)
 
   def bucket_for(self, length: int) -> int:
     for b in sorted(self._cfg.prompt_buckets):
@@ -116,7 +118,7 @@ class Sampler:
                             per_batch, num_samples, sampling, seed, iteration, sample_offset)
       for j, i in enumerate(idx):
         out_tokens[i], out_lp[i], out_len[i] = res[0][j], res[1][j], res[2][j]
-    texts = [[self._vocab.decode(out_tokens[p, n, : out_len[p, n]].tolist())
+    texts = [[self._vocab.decode_continuation(encoded[p], out_tokens[p, n, : out_len[p, n]])
               for n in range(num_samples)] for p in range(len(encoded))]
     return SamplerOutput(out_tokens, out_len, out_lp, texts, encoded)
 

@@ -12,6 +12,7 @@ from typing import Sequence
 import jax
 import numpy as np
 
+from restem_jax import vocab as vocab_lib
 from restem_jax.model import interface
 from restem_jax.model.config import ModelConfig
 from restem_jax.sharding import partitioning
@@ -20,9 +21,10 @@ from restem_jax.training.trainer import Trainer, TrainLoopConfig
 
 
 def documents_to_examples(texts: Sequence[str], vocab) -> list[packing.Example]:
-  """Each document is a target in full (no prompt), ending with EOS."""
+  """Each document is a target in full (no prompt): BOS where the tokenizer adds one, EOS."""
+  vocab = vocab_lib.ensure(vocab)
   return [packing.Example(np.zeros((0,), np.int32),
-                          np.asarray(list(vocab.encode(t)) + [vocab.eos_id], np.int32))
+                          np.asarray(list(vocab.encode_prompt(t)) + [vocab.eos_id], np.int32))
           for t in texts]
 
 

@@ -70,4 +70,15 @@ def load(path: str) -> ContinuationVocabulary | CharVocabulary:
   return _load_model_file(path)
 
 
-__all__ = ["load", "ContinuationVocabulary", "CharVocabulary", "PAD_ID"]
+def ensure(v):
+  """`v` with the restem contract: a plain toy CharVocabulary is wrapped, others must have it."""
+  if hasattr(v, "encode_prompt") and hasattr(v, "decode_continuation"):
+    return v
+  from restem_jax.data import char_vocab  # pylint: disable=g-import-not-at-top
+  if isinstance(v, char_vocab.CharVocabulary):
+    return CharVocabulary(v.charset, extra_ids=v.extra_ids)
+  raise TypeError(f"{type(v).__name__} lacks encode_prompt/decode_continuation; build "
+                  "vocabularies with restem_jax.vocab.load.")
+
+
+__all__ = ["load", "ensure", "ContinuationVocabulary", "CharVocabulary", "PAD_ID"]

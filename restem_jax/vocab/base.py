@@ -68,6 +68,9 @@ class ContinuationVocabulary(seqio.Vocabulary):
     sample = [int(i) for i in sample_ids]
     if sample and sample[-1] in self._stop_ids:
       sample = sample[:-1]
+    # A model whose embedding has more rows than the tokenizer can sample an id no piece
+    # has; it decodes to nothing (as the char vocab's '?' would be wrong here too).
+    sample = [i for i in sample if 0 <= i < self._base_vocab_size]
     prompt = [int(i) for i in prompt_ids]
     return self._decode(prompt + sample)[len(self._decode(prompt)):]
 
