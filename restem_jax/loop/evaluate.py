@@ -2,8 +2,11 @@
 
 pass@k uses Chen et al.'s unbiased estimator over `num_samples` samples per test
 problem drawn at `temperature`/`top_p` (paper: T=1.0, top-p 0.95); maj@k votes
-over the extracted final answers of math tasks. The per-problem sampled success
-rate of the base model is what the Figure 8 buckets are built from.
+over the extracted final answers of math tasks, as an expectation over k-subsets of
+those samples (`majority.py`). The per-problem sampled success rate is what the
+Figure 8 buckets report ("before"/"after"); the base model's bucket assignment uses a
+second, independent set of samples (`bucket_success_rate`, key slot BUCKET_ITERATION;
+see `buckets.py`).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Sequence
 
-from restem_jax.loop import greedy_eval, metrics
+from restem_jax.loop import greedy_eval, majority, metrics
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sampling.strategies import SamplingParams
@@ -25,6 +28,8 @@ from restem_jax.verify.pool import VerifierPool
 # keys, and every model of a run is evaluated with the same keys (common random numbers:
 # differences between iterations are not sampling noise in the keys).
 EVAL_ITERATION = 1_000_000
+# The base model's draws that assign Figure 8 buckets: independent of the measured ones.
+BUCKET_ITERATION = 1_000_001
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,14 +55,28 @@ def _verify(pool: VerifierPool, problems: Sequence[Problem], texts: list[list[st
   return [[f.result() for f in row] for row in futures]
 
 
-def sampled_metrics(params, problems: Sequence[Problem], sampler: Sampler, pool: VerifierPool,
-                    cfg: EvalConfig, *, seed: int) -> dict:
-  """pass@k, maj@k (math tasks) and per-problem success rate from n samples each."""
+def _sample_and_verify(params, problems, sampler, pool, cfg, seed, iteration):
   sampling = SamplingParams(cfg.temperature, cfg.top_k, cfg.top_p)
   out = sampler.sample(params, [p.prompt for p in problems],
                        [keys.problem_index(p.id) for p in problems], cfg.num_samples, sampling,
-                       seed=seed, iteration=EVAL_ITERATION)
-  verdicts = _verify(pool, problems, out.texts)
+                       seed=seed, iteration=iteration)
+  return out, _verify(pool, problems, out.texts)
+
+
+def bucket_success_rate(params, problems: Sequence[Problem], sampler: Sampler,
+                        pool: VerifierPool, cfg: EvalConfig, *, seed: int) -> dict[str, float]:
+  """Per-problem success rate over n fresh draws (key slot BUCKET_ITERATION)."""
+  _, verdicts = _sample_and_verify(params, problems, sampler, pool, cfg, seed,
+                                   BUCKET_ITERATION)
+  return {p.id: sum(v.status == "correct" for v in row) / len(row)
+          for p, row in zip(problems, verdicts)}
+
+
+def sampled_metrics(params, problems: Sequence[Problem], sampler: Sampler, pool: VerifierPool,
+                    cfg: EvalConfig, *, seed: int) -> dict:
+  """pass@k, maj@k (math tasks) and per-problem success rate from n samples each."""
+  out, verdicts = _sample_and_verify(params, problems, sampler, pool, cfg, seed,
+                                     EVAL_ITERATION)
   correct = [[v.status == "correct" for v in row] for row in verdicts]
   result = {
       "test_pass_at_k": {str(k): v for k, v in metrics.mean_pass_at_k(correct, cfg.ks).items()},
@@ -69,18 +88,19 @@ def sampled_metrics(params, problems: Sequence[Problem], sampler: Sampler, pool:
   if all(p.verifier_task in checkers.MATH_TASKS for p in problems):
     answers = [[extract_answer(checker_sample(p, t)) for t in row]
                for p, row in zip(problems, out.texts)]
-    result["test_maj_at_k"] = {str(k): metrics.maj_at_k(answers, correct, k, normalize_answer)
+    result["test_maj_at_k"] = {str(k): majority.maj_at_k(answers, correct, k, normalize_answer)
                                for k in cfg.ks}
   return result
 
 
 def evaluate(params, sampler: Sampler, pool: VerifierPool, cfg: EvalConfig, *,
              test: Sequence[Problem], train: Sequence[Problem], validation: Sequence[Problem],
-             seed: int) -> dict:
+             seed: int, bucket_draws: bool = False) -> dict:
   """All per-iteration evaluation numbers for `params` (JSON-ready).
 
   `train` are the problems of the train-vs-test gap (Figure 4); `validation` may be
-  empty (then no val_pass1).
+  empty (then no val_pass1). `bucket_draws` (the base model) adds
+  `bucket_success_rate`, the independent draws that assign Figure 8 buckets.
   """
   t = greedy_eval.greedy_pass1(params, test, sampler, pool, seed)
   result = {"test_pass1": t["pass1"], "per_difficulty": t["per_difficulty"],
@@ -92,4 +112,7 @@ def evaluate(params, sampler: Sampler, pool: VerifierPool, cfg: EvalConfig, *,
                                                    seed)["pass1"]
   if cfg.num_samples:
     result.update(sampled_metrics(params, test, sampler, pool, cfg, seed=seed))
+    if bucket_draws:
+      result["bucket_success_rate"] = bucket_success_rate(params, test, sampler, pool, cfg,
+                                                          seed=seed)
   return result

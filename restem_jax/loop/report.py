@@ -7,7 +7,8 @@ PNGs under ``workdir/plots/`` that mirror the paper's figures:
   pass_at_k.png      pass@k vs k (log2 axis), base and each iteration (Fig 5)
   maj_at_k.png       maj@k vs k, same layout (Fig 5)
   per_difficulty.png accuracy per difficulty label, base vs best iteration
-  buckets.png        before/after accuracy per base-difficulty bucket (Fig 8 right)
+  buckets.png        average sampled success rate per base-difficulty bucket, base vs
+                     iteration (Fig 8 right; bucketing rules in ``buckets.py``)
   estep_yield.png    solved fraction, cap saturation, kept and verdict counts
   mstep.png          M-step curves from ``history``, when given
 
@@ -26,7 +27,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from restem_jax import io as rio
-from restem_jax.loop.metrics import BUCKETS
+from restem_jax.loop import majority
+from restem_jax.loop.buckets import BUCKETS, NO_BUCKETS_NOTE
 from restem_jax.loop.summary_schema import validate_summary
 from restem_jax.verify.verdict import STATUSES
 
@@ -160,7 +162,7 @@ def _plot_buckets(summary, plots_dir):
   _grouped_bars(ax, [f"{n}\n(n={b[n]['n']})" for n in names],
                 [('base model', [b[n]['before'] for n in names]),
                  (f"ReST-EM iter {it['iteration']}", [b[n]['after'] for n in names])])
-  ax.set_ylabel('test accuracy')
+  ax.set_ylabel('average sampled success rate (test)')
   ax.set_title('by base-model success rate (Figure 8)')
   return _save(fig, plots_dir, 'buckets.png')
 
@@ -272,7 +274,7 @@ def _bucket_table(summary) -> str | None:
       if row is not None:
         rows.append([f"iter {it['iteration']}", name, row['n'], _fmt(row['before']),
                      _fmt(row['after']), _fmt(row['delta'], '+.3f')])
-  return _table(['iteration', 'bucket', 'n', 'before', 'after', 'delta'],
+  return _table(['iteration', 'bucket', 'n', 'before (base)', 'after', 'delta'],
                 rows) if rows else None
 
 
@@ -339,6 +341,16 @@ def write_report(workdir: str, summary: dict, history: list[dict] | None = None)
       ('Compute accounting', _compute_table(summary), None),
       ('M-step curves', None, _plot_history(history, plots_dir)),
   ]
+  notes = {
+      'pass@k (test)': 'pass@k: unbiased estimator 1 - C(n-c,k)/C(n,k) per problem '
+                       '(Chen et al., 2021), averaged over problems; n eval samples.',
+      'maj@k (test)': majority.ESTIMATOR,
+      'Which problems benefit (Figure 8 buckets)': (
+          'Buckets by the base model\'s success rate r on a separate set of n samples '
+          '(independent of the measured ones): very_hard r < 25%, hard [25%, 50%), '
+          'medium [50%, 75%), easy >= 75%. before/after: the average sampled success '
+          'rate over the n eval samples of the base model / of the iteration\'s model.'),
+  }
   best = summary['best_iteration']
   lines = [f"# ReST-EM report: {summary['task']}", '',
            f"mode `{summary['mode']}`, seed {summary['seed']}, "
@@ -348,10 +360,15 @@ def write_report(workdir: str, summary: dict, history: list[dict] | None = None)
     if table is None and plot is None:
       continue
     lines += [f'## {title}', '']
+    if title in notes:
+      lines += [notes[title], '']
     if table is not None:
       lines += [table, '']
     if plot is not None:
       lines += [f'![{title}](plots/{plot})', '']
+  if summary['iterations'] and not any(it.get('buckets') for it in summary['iterations']) \
+      and not summary['base'].get('test_pass_at_k'):
+    lines += [NO_BUCKETS_NOTE, '']
   if any(it['kept'] == 0 for it in summary['iterations']):
     empty = [str(it['iteration']) for it in summary['iterations'] if it['kept'] == 0]
     lines += [f"Note: iteration(s) {', '.join(empty)} kept no samples "

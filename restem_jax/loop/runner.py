@@ -38,7 +38,7 @@ from restem_jax.verify.pool import VerifierPool
 from restem_jax.verify.sandbox_config import SandboxConfig
 
 # Per-problem evaluation details kept in the manifest but not in summary.json.
-_EVAL_PRIVATE = ("test_correct", "test_success_rate")
+_EVAL_PRIVATE = ("test_correct", "test_success_rate", "bucket_success_rate")
 
 
 def _progress(desc: str, total: int):
@@ -98,10 +98,11 @@ class Run:
     logging.info("stage %s: done in %.1fs", name, record["seconds"])
     return record
 
-  def evaluate(self, params, pool) -> dict:
+  def evaluate(self, params, pool, bucket_draws: bool = False) -> dict:
     return evaluate.evaluate(params, self.sampler, pool, self.eval_cfg,
                              test=self.problems["test"], train=self.problems["train"],
-                             validation=self.problems["validation"], seed=self.c.seed)
+                             validation=self.problems["validation"], seed=self.c.seed,
+                             bucket_draws=bucket_draws)
 
   def val_reward_fn(self, pool):
     """The M-step's "reward on D_val": greedy pass@1 on validation (else on train)."""
@@ -224,7 +225,8 @@ class Run:
     sandbox = SandboxConfig(cpu_time_s=c.verifier.cpu_time_s,
                             require_bubblewrap=c.verifier.require_bubblewrap)
     with VerifierPool(c.verifier.num_workers, c.verifier.timeout_s, sandbox=sandbox) as pool:
-      base_eval = self.stage("base_eval", lambda: self.evaluate(base_params, pool))
+      base_eval = self.stage("base_eval",
+                             lambda: self.evaluate(base_params, pool, bucket_draws=True))
       sft = None
       if loop.runs_sft:
         def do_sft():
@@ -262,8 +264,6 @@ class Run:
     return {k: v for k, v in ev.items() if k not in _EVAL_PRIVATE and k != "seconds"}
 
   def summary(self, b: dict, base_eval: dict, sft: dict | None, iterations: list[dict]) -> dict:
-    base_rate = base_eval.get("test_success_rate") or {
-        k: float(v) for k, v in base_eval["test_correct"].items()}
     its, last_eval = [], base_eval
     for i, rec in enumerate(iterations, start=1):
       e, m, ev = rec["estep"], rec["mstep"], rec["eval"]
@@ -272,8 +272,7 @@ class Run:
                "kept": e["yield"]["kept"], "solved_fraction": e["yield"]["solved_fraction"],
                "cap_saturation": e["yield"]["cap_saturation"], "verdicts": e["verdicts"],
                "timeout_rate": metrics.timeout_rate(e["verdicts"]),
-               "buckets": metrics.benefit_buckets(base_rate, base_eval["test_correct"],
-                                                  ev_used["test_correct"]),
+               "buckets": buckets.figure8(base_eval, ev_used),
                "stage_seconds": {"estep": e["seconds"], "mstep": m["seconds"] if m else 0.0,
                                  "eval": ev["seconds"] if ev else 0.0, **e["timing"]},
                "compute": self._compute(e, m),

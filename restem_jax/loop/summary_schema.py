@@ -24,9 +24,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from restem_jax.loop.buckets import BUCKETS as _BUCKETS
 from restem_jax.verify.verdict import STATUSES
-
-_BUCKETS = ('easy', 'medium', 'hard', 'very_hard')
 
 
 def _fail(path: str, msg: str):

@@ -60,54 +60,6 @@ def test_mean_pass_at_k_rejects_k_above_some_n():
     metrics.mean_pass_at_k([[True] * 4, [False, True]], [1, 4])
 
 
-def test_majority_vote_ties_go_to_earliest():
-  # 'b' and 'a' both twice; 'b' appears first.
-  assert metrics.majority_vote(['b', 'a', 'a', 'b', 'c'], 5) == 0
-  # Only the first k count: within 3 samples 'a' wins 2-1.
-  assert metrics.majority_vote(['b', 'a', 'a', 'b', 'b'], 3) == 1
-  # None never wins even when it is the most common.
-  assert metrics.majority_vote([None, None, 'x', None], 4) == 2
-  assert metrics.majority_vote([None, None], 2) is None
-  # Default normalisation strips whitespace.
-  assert metrics.majority_vote(['1', ' 2', '2 '], 3) == 1
-
-
-def test_maj_at_k_with_flags():
-  answers = [
-      ['4', '5', '4', None],   # '4' wins; sample 2 is correct
-      ['7', '8', '8', '7'],    # tie 7/8 -> '7' (first); flags say 7 is wrong
-      [None, None, None, None],  # no answer -> wrong
-      ['3', None, None, None],   # lone answer wins over Nones
-  ]
-  flags = [
-      [False, False, True, False],
-      [False, True, True, False],
-      [False] * 4,
-      [True, False, False, False],
-  ]
-  assert metrics.maj_at_k(answers, flags, 4) == pytest.approx(2 / 4)
-  # k=1: first answers '4'(wrong), '7'(wrong), None, '3'(right).
-  assert metrics.maj_at_k(answers, flags, 1) == pytest.approx(1 / 4)
-
-
-def test_maj_at_k_with_gold_check():
-  gold = ['4', '8']
-  answers = [['4', '5', '4'], ['7', '8', '8']]
-  check = lambda i, a: a.strip() == gold[i]
-  assert metrics.maj_at_k(answers, check, 3) == pytest.approx(1.0)
-  assert metrics.maj_at_k(answers, check, 1) == pytest.approx(0.5)
-  with pytest.raises(ValueError, match='k=4'):
-    metrics.maj_at_k(answers, check, 4)
-
-
-def test_maj_at_k_one_equals_first_sample_accuracy():
-  rng = random.Random(0)
-  answers = [[rng.choice('abc') for _ in range(5)] for _ in range(50)]
-  flags = [[a == 'a' for a in row] for row in answers]
-  first = sum(row[0] for row in flags) / len(flags)
-  assert metrics.maj_at_k(answers, flags, 1) == pytest.approx(first)
-
-
 def test_difficulty_breakdown():
   out = metrics.difficulty_breakdown(
       {'p1': True, 'p2': False, 'p3': True, 'p4': True},
@@ -116,28 +68,6 @@ def test_difficulty_breakdown():
                  'level_2': {'n': 1, 'accuracy': 1.0}}
   with pytest.raises(ValueError, match='p9'):
     metrics.difficulty_breakdown({'p9': True}, {})
-
-
-@pytest.mark.parametrize('rate,bucket', [
-    (1.0, 'easy'), (0.76, 'easy'), (0.75, 'medium'), (0.51, 'medium'),
-    (0.5, 'hard'), (0.26, 'hard'), (0.25, 'very_hard'), (0.0, 'very_hard'),
-])
-def test_bucket_boundaries(rate, bucket):
-  assert metrics.bucket_of(rate) == bucket
-
-
-def test_benefit_buckets():
-  rate = {'a': 0.9, 'b': 0.8, 'c': 0.6, 'd': 0.1, 'e': 0.25}
-  before = {'a': True, 'b': False, 'c': False, 'd': False, 'e': False}
-  after = {'a': True, 'b': True, 'c': True, 'd': False, 'e': True}
-  out = metrics.benefit_buckets(rate, before, after)
-  assert list(out) == ['easy', 'medium', 'hard', 'very_hard']
-  assert out['easy'] == {'n': 2, 'before': 0.5, 'after': 1.0, 'delta': 0.5}
-  assert out['medium'] == {'n': 1, 'before': 0.0, 'after': 1.0, 'delta': 1.0}
-  assert out['hard'] == {'n': 0, 'before': None, 'after': None, 'delta': None}
-  assert out['very_hard'] == {'n': 2, 'before': 0.0, 'after': 0.5, 'delta': 0.5}
-  with pytest.raises(ValueError, match="'a'"):
-    metrics.benefit_buckets(rate, {}, after)
 
 
 def test_verdict_counts_has_all_keys():
