@@ -69,8 +69,9 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       seed=0,              # generator seed for toy tasks; validation slice seed otherwise
       data_dir="",         # root of local data files (real data sets)
       vocab="",            # '' = char vocabulary; else any restem_jax.vocab.load path (docs/tokenizers.md)
-      test_limit=0,        # 0 = all test problems
-      train_limit=0,       # 0 = all train problems
+      test_limit=0,        # 0 = all test problems; N: seeded subsample stratified by
+                           # difficulty and subject (restem_jax/tasks/subsample.py)
+      train_limit=0,       # 0 = all train problems (N: as test_limit)
       val_limit=0,         # 0 = all validation problems (the M-step's D_val)
   ))
   c.loop = ml_collections.ConfigDict(dict(
@@ -126,7 +127,8 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
   ))
   c.verifier = ml_collections.ConfigDict(dict(
       num_workers=2,
-      timeout_s=10.0,      # per-sample wall cap (safety net; code tests are CPU-limited)
+      timeout_s=60.0,      # per-sample wall cap over all its test runs: a safety net, since
+                           # code tests are CPU-limited (a run's own wall cap: 10 s)
       cpu_time_s=4.0,      # CPU seconds per code test (RLIMIT_CPU; APPS's harness: 4 s)
       require_bubblewrap=False,  # True: refuse to run code without the bwrap sandbox
   ))

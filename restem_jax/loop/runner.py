@@ -29,10 +29,10 @@ from restem_jax import io
 from restem_jax import run_config
 from restem_jax.checkpoint import manager
 from restem_jax.loop import base_model, estep, evaluate, greedy_eval, manifest, metrics, mstep
-from restem_jax.loop import report, tensorboard
+from restem_jax.loop import buckets, report, tensorboard
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
-from restem_jax.tasks import registry
+from restem_jax.tasks import registry, subsample
 from restem_jax.training.packing import Example
 from restem_jax.verify.pool import VerifierPool
 from restem_jax.verify.sandbox_config import SandboxConfig
@@ -81,7 +81,7 @@ class Run:
   def _problems(self, split: str, limit: int):
     problems = registry.load_problems(self.c.task.name, split, self.c.task.data_dir,
                                       self.c.task.seed)
-    return problems[:limit] if limit else problems
+    return subsample.stratified(problems, limit, seed=self.c.task.seed, split=split)
 
   # ------------------------------------------------------------------ stages
 

@@ -29,8 +29,9 @@ def parse_args(argv):
   parser.add_argument('--input', required=True, help='JSONL of records + "sample"')
   parser.add_argument('--output', required=True, help='JSONL to write')
   parser.add_argument('--workers', type=int, default=max(1, os.cpu_count() or 1))
-  parser.add_argument('--timeout', type=float, default=10.0,
-                      help='per-sample wall cap in seconds (a safety net)')
+  parser.add_argument('--timeout', type=float, default=60.0,
+                      help='per-sample wall cap in seconds over all its test runs (a '
+                      'safety net: code tests are CPU-limited, see --cpu-time)')
   parser.add_argument('--cpu-time', type=float, default=4.0,
                       help='CPU seconds per code test (RLIMIT_CPU)')
   parser.add_argument('--require-bubblewrap', action='store_true',
@@ -67,7 +68,7 @@ def run(args) -> dict:
   from restem_jax.verify.pool import VerifierPool
   with open(args.input, encoding='utf-8') as f:
     lines = [line for line in f.read().split('\n') if line.strip()]
-  sandbox = SandboxConfig(timeout_s=args.timeout, cpu_time_s=args.cpu_time,
+  sandbox = SandboxConfig(cpu_time_s=args.cpu_time,
                           require_bubblewrap=args.require_bubblewrap)
   start = time.monotonic()
   bar = _progress(len(lines), not args.no_progress)
