@@ -24,7 +24,7 @@ def test_hung_checker_times_out_and_pool_recovers(small_pool):
   start = time.monotonic()
   hung = small_pool.submit('_debug_sleep', '60', {})
   assert hung.result(timeout=20).status == 'timeout'
-  assert time.monotonic() - start < 2 * (2.0 + 1.0) + 1.5  # deadline + slack, re-checked once
+  assert time.monotonic() - start < 2 * (2.0 + 1.0) + 3.0  # deadline + slack, re-checked once
   assert small_pool.submit('toy_arith', r'\boxed{3}', {'answer': '3'}).result(30).is_correct
 
 
