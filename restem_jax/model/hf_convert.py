@@ -85,7 +85,8 @@ def hf_to_params(cfg: ModelConfig, tensors: Mapping[str, np.ndarray]) -> dict[st
       raise ValueError(f"HF tensor {leaf.hf_name!r} has shape {tuple(x.shape)}, config implies "
                        f"{leaf.hf_shape}.")
     used.add(name)
-    hf_names.set_path(params, leaf.path, np.ascontiguousarray(leaf.to_ours(np.asarray(x).astype(dt))))
+    ours = leaf.to_ours(np.asarray(x).astype(dt))
+    hf_names.set_path(params, leaf.path, np.ascontiguousarray(ours))
   if cfg.tie_embeddings and "lm_head.weight" in names:
     # Some tied checkpoints store the head anyway; it must equal the embedding.
     if not np.array_equal(tensors[names["lm_head.weight"]], tensors[names["embed_tokens.weight"]]):

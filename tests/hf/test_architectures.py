@@ -16,6 +16,7 @@ original context here is 16) is actually exercised, and the 'llama3' band edges 
 rotary frequencies in each of its three bands.
 """
 
+import functools
 import os
 
 import jax
@@ -26,10 +27,12 @@ import pytest
 torch = pytest.importorskip("torch", reason="pip install -r tests/hf/requirements.txt")
 transformers = pytest.importorskip("transformers")
 
-from restem_jax.model import hf_convert, interface  # pylint: disable=wrong-import-position
-from restem_jax.sampling import decode  # pylint: disable=wrong-import-position
-from restem_jax.sharding import mesh as mesh_lib  # pylint: disable=wrong-import-position
-from restem_jax.sharding import partitioning  # pylint: disable=wrong-import-position
+# pylint: disable=wrong-import-position
+from restem_jax.model import hf_convert, interface, kv_cache, masks
+from restem_jax.sampling import decode
+from restem_jax.sharding import mesh as mesh_lib
+from restem_jax.sharding import partitioning
+# pylint: enable=wrong-import-position
 
 ATOL = 1e-4
 LENGTHS = (20, 7, 13)  # left-padded prompt lengths
@@ -126,6 +129,29 @@ def test_prefill_logits_left_padded(arch):
   assert err <= ATOL, f"{name}: prefill max |dlogit| {err}"
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _cached_step_logits(cfg, params, prompts_BxP, lengths_B, forced_BxM):
+  """Full logits of a KV-cached prefill + one cached step per forced token (teacher forcing),
+  laid out as the decode loop lays out its cache (prompt slots, then one slot per step)."""
+  b, p = prompts_BxP.shape
+  m = forced_BxM.shape[1]
+  slots_P = jnp.arange(p)
+  valid_BxS = jnp.concatenate([slots_P[None] >= (p - lengths_B)[:, None],
+                               jnp.ones((b, m), bool)], axis=1)
+  module = interface.make_module(cfg)
+  logits, cache = module.apply(
+      {"params": params}, prompts_BxP, jnp.maximum(slots_P[None] - (p - lengths_B)[:, None], 0),
+      masks.cache_mask(valid_BxS, jnp.broadcast_to(slots_P, (b, p))),
+      kv_cache.init_cache(cfg, b, p + m), 0, last_only=True)
+  out = [logits[:, 0]]
+  for t in range(m - 1):
+    logits, cache = module.apply(
+        {"params": params}, forced_BxM[:, t:t + 1], (lengths_B + t)[:, None],
+        masks.cache_mask(valid_BxS, jnp.full((b, 1), p + t)), cache, p + t)
+    out.append(logits[:, 0])
+  return jnp.stack(out, axis=1)
+
+
 def test_cached_greedy_decode_matches_generate(arch):
   name, model, _, cfg, params = arch
   ids, mask = _left_padded(cfg.vocab_size)
@@ -143,8 +169,12 @@ def test_cached_greedy_decode_matches_generate(arch):
             jnp.arange(len(LENGTHS), dtype=jnp.int32), 0, 0, 0, 0.0, 1.0)
   np.testing.assert_array_equal(np.asarray(res["tokens"]), ref_tokens, err_msg=name)
   err = np.abs(np.asarray(res["logprobs"]) - ref_lp).max()
-  print(f"PARITY {name} cached-decode max|dlogprob|={err:.2e}")
+  logits = _cached_step_logits(cfg, params, jnp.asarray(ids, jnp.int32),
+                               jnp.asarray(LENGTHS, jnp.int32), jnp.asarray(ref_tokens, jnp.int32))
+  logit_err = np.abs(np.asarray(logits) - torch.stack(out.logits, 1).numpy()).max()
+  print(f"PARITY {name} cached-decode max|dlogit|={logit_err:.2e} max|dlogprob|={err:.2e}")
   assert err <= ATOL, f"{name}: cached decode max |dlogprob| {err}"
+  assert logit_err <= ATOL, f"{name}: cached decode max |dlogit| {logit_err}"
 
 
 def test_export_of_sharded_params_loads_in_transformers(arch, tmp_path):
