@@ -27,6 +27,7 @@ from absl import logging
 
 from restem_jax import io
 from restem_jax import run_config
+from restem_jax import vocab as vocab_lib
 from restem_jax.checkpoint import manager
 from restem_jax.loop import base_model, estep, evaluate, greedy_eval, manifest, metrics, mstep
 from restem_jax.loop import buckets, report, tensorboard
@@ -138,12 +139,14 @@ class Run:
 
   def sft_examples(self) -> list[Example]:
     """One reference solution per train problem: (prompt ids as the sampler encodes them,
-    solution ids without BOS + EOS)."""
+    the solution's ids as a continuation of the prompt (no BOS) + EOS)."""
     out = []
     for p in self.problems["train"]:
       if p.reference_solution:
-        target = list(self.vocab.encode(p.reference_solution)) + [self.vocab.eos_id]
-        out.append(Example(self.sampler.encode(p.prompt), np.asarray(target, np.int32), 1.0))
+        prompt = self.sampler.encode(p.prompt)
+        target = vocab_lib.encode_target(self.sampler.vocab, p.prompt, prompt,
+                                         p.reference_solution) + [self.vocab.eos_id]
+        out.append(Example(prompt, np.asarray(target, np.int32), 1.0))
     if not out:
       raise ValueError(f"task {self.c.task.name!r}: no train problem has a reference solution, "
                        "so the SFT baseline cannot run (set config.loop.sft_baseline=False).")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import glob
 import os
 
-from restem_jax.vocab.base import ContinuationVocabulary, PAD_ID
+from restem_jax.vocab.base import ContinuationVocabulary, PAD_ID, encode_target
 from restem_jax.vocab.char import CharVocabulary
 
 _KINDS_HELP = ("expected '' (char vocab), a SentencePiece .model, a .gguf file, a tiktoken ranks "
@@ -81,4 +81,4 @@ def ensure(v):
                   "vocabularies with restem_jax.vocab.load.")
 
 
-__all__ = ["load", "ensure", "ContinuationVocabulary", "CharVocabulary", "PAD_ID"]
+__all__ = ["load", "ensure", "encode_target", "ContinuationVocabulary", "CharVocabulary", "PAD_ID"]

@@ -90,6 +90,21 @@ class ContinuationVocabulary(seqio.Vocabulary):
     return out
 
 
+def encode_target(vocab, prompt_text: str, prompt_ids: Sequence[int], text: str) -> list[int]:
+  """Ids of `text` as a continuation of the prompt, without BOS or EOS.
+
+  The ids `encode_prompt(prompt_text + text)` has after `prompt_ids` when they extend it:
+  what a model reading the prompt emits, with no SentencePiece dummy-prefix space added
+  to the first piece. Else (byte-level BPE may merge a prompt's final newline with the
+  next indent) `encode(text)`, whose pieces decode to `text` after the prompt.
+  """
+  prompt_ids = [int(i) for i in prompt_ids]
+  full = [int(i) for i in vocab.encode_prompt(prompt_text + text)]
+  if full[:len(prompt_ids)] == prompt_ids:
+    return full[len(prompt_ids):]
+  return [int(i) for i in vocab.encode(text)]
+
+
 def check_special_ids(source: str, vocab_size: int, bos_id: int | None, eos_id: int | None,
                       stop_ids: Iterable[int]) -> frozenset[int]:
   """Validates the special ids of tokenizer `source`; returns the stop set (eos_id included)."""

@@ -20,3 +20,16 @@ def test_training_cut_matches_the_verified_text_on_sentencepiece(tmp_path):
   assert v.decode_continuation(prompt, kept) == "    return x"
   assert v.encode_prompt('def f(x):\n    """x."""\n    return x')[len(prompt):] == kept[:-1]
 
+
+
+def test_sft_target_is_the_continuation_of_the_prompt(tmp_path):
+  """encode(solution) alone would add SentencePiece's dummy-prefix space ('▁▁▁▁▁')."""
+  v = vocab.load(real_tokenizers.mistral_hf_dir(str(tmp_path)))
+  prompt_text, solution = 'def f(x):\n    """x."""\n', "    return x"
+  prompt = v.encode_prompt(prompt_text)
+  target = vocab.encode_target(v, prompt_text, prompt, solution)
+  assert prompt + target == v.encode_prompt(prompt_text + solution)
+  assert v.decode_continuation(prompt, target) == solution
+  assert v.decode_continuation(prompt, list(v.encode(solution))) == " " + solution  # the bug
+  toy = vocab.load("")
+  assert vocab.encode_target(toy, "1+2=", toy.encode_prompt("1+2="), "3") == list(toy.encode("3"))
