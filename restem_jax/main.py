@@ -2,6 +2,10 @@
 
   python -m restem_jax.main --config=configs/toy_arith.py --workdir=W [--config.x=y ...]
 
+Multi-host: on a TPU pod pass --jax_distributed (JAX finds its peers itself); elsewhere
+start one process per host (or N on one machine) with --coordinator_address=HOST:PORT
+--num_processes=N --process_id=I. Every process runs the same command and workdir.
+
 This file is intentionally kept short.
 """
 
@@ -17,6 +21,10 @@ _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config fil
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints and results.")
 _JAX_DISTRIBUTED = flags.DEFINE_bool("jax_distributed", False,
                                      "Call jax.distributed.initialize() (multi-host TPU pods).")
+_COORDINATOR = flags.DEFINE_string("coordinator_address", None,
+                                   "host:port of process 0 (jax.distributed.initialize).")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processes in the run.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index, 0..N-1.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -32,7 +40,14 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   logging.get_absl_handler().addFilter(_QuietLibraries())
   import jax  # pylint: disable=g-import-not-at-top
-  if _JAX_DISTRIBUTED.value or _CONFIG.value.jax_distributed:
+  explicit = (_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
+  if any(v is not None for v in explicit):
+    if any(v is None for v in explicit):
+      raise app.UsageError("--coordinator_address, --num_processes and --process_id go "
+                           "together (on a TPU pod use --jax_distributed alone).")
+    jax.distributed.initialize(coordinator_address=_COORDINATOR.value,
+                               num_processes=_NUM_PROCESSES.value, process_id=_PROCESS_ID.value)
+  elif _JAX_DISTRIBUTED.value or _CONFIG.value.jax_distributed:
     jax.distributed.initialize()
   logging.info("JAX devices: %s (process %d of %d)", jax.devices(), jax.process_index(),
                jax.process_count())

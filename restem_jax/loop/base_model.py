@@ -14,6 +14,7 @@ from absl import logging
 from restem_jax import io
 from restem_jax import run_config
 from restem_jax.checkpoint import manager
+from restem_jax.loop import hosts
 from restem_jax.model import interface
 from restem_jax.sharding import partitioning
 from restem_jax.tasks import toy_arith
@@ -61,7 +62,8 @@ def ensure_base(c, workdir: str, vocab, mesh, rules):
           "first_loss": history[0]["loss"], "final_loss": history[-1]["loss"],
           "num_params": model_cfg.num_params()}
   manager.save_params(path, params, meta=meta)
-  io.write_json_atomic(io.join(workdir, "pretrain_history.json"), history)
+  if hosts.is_writer():
+    io.write_json_atomic(io.join(workdir, "pretrain_history.json"), history)
   logging.info("pretrained base model in %.1fs (loss %.3f -> %.3f), saved to %s",
                meta["pretrain_seconds"], meta["first_loss"], meta["final_loss"], path)
   return params, path, meta

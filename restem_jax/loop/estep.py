@@ -5,7 +5,9 @@ verifier pool while chunk c+1 is sampled. Each finished chunk is written
 atomically to `out_dir/chunk_XXXXX.json` (its existence is the completion
 marker), so a killed E-step resumes at the first missing chunk and loses none.
 Sampling keys depend only on (seed, iteration, problem, sample), so a re-run
-chunk reproduces the same samples.
+chunk reproduces the same samples. In a multi-host run every process samples every
+chunk (one SPMD program over all devices) and chunk c is verified and written by
+process c % process_count (see hosts.py); all processes then read all chunks.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Sequence
 
 from restem_jax import vocab as vocab_lib
 from restem_jax import io
+from restem_jax.loop import hosts
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler, SamplerOutput
 from restem_jax.sampling.strategies import SamplingParams
@@ -118,16 +121,20 @@ def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: S
     if progress:
       progress(len(chunks[c]))
 
+  paths = [io.join(out_dir, f"chunk_{c:05d}.json") for c in range(len(chunks))]
+  hosts.barrier("estep_start")  # no process is still writing a chunk of an earlier call
+  done = hosts.agree([io.exists(p) for p in paths])  # the same chunks are skipped everywhere
   for c, chunk in enumerate(chunks):
-    path = io.join(out_dir, f"chunk_{c:05d}.json")
-    if io.exists(path):
-      results[c] = io.read_json(path)
+    if done[c] or not hosts.owns(c):  # sampled by all processes, verified by its owner
       if progress:
         progress(len(chunk))
-      continue
+      if done[c]:
+        continue
     t0 = time.perf_counter()
     out = sampler.sample(params, [p.prompt for p in chunk], [keys.problem_index(p.id) for p in chunk],
                          cfg.num_samples, sampling, seed=seed, iteration=iteration)
+    if not hosts.owns(c):
+      continue
     timing = {"sample_seconds": time.perf_counter() - t0, "submitted": time.perf_counter(),
               "last_verdict": 0.0}
 
@@ -144,7 +151,8 @@ def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: S
     pending = (c, out, futures, timing)
   if pending is not None:
     finish(pending)
-  return results
+  hosts.barrier("estep_end")  # every chunk is written: read those of other processes
+  return [r if r is not None else io.read_json(p) for r, p in zip(results, paths)]
 
 
 def timing_summary(chunk_records: Sequence[dict]) -> dict:

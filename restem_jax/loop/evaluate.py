@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Sequence
 
-from restem_jax.loop import greedy_eval, majority, metrics
+from restem_jax.loop import greedy_eval, hosts, majority, metrics
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sampling.strategies import SamplingParams
@@ -50,9 +50,7 @@ class EvalConfig:
 
 
 def _verify(pool: VerifierPool, problems: Sequence[Problem], texts: list[list[str]]):
-  futures = [[pool.submit(p.verifier_task, checker_sample(p, t), dict(p.checker_payload))
-              for t in row] for p, row in zip(problems, texts)]
-  return [[f.result() for f in row] for row in futures]
+  return hosts.verify_split(pool, problems, texts, greedy_eval.submit)
 
 
 def _sample_and_verify(params, problems, sampler, pool, cfg, seed, iteration):

@@ -5,12 +5,19 @@ from __future__ import annotations
 import collections
 from typing import Sequence
 
+from restem_jax.loop import hosts
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.tasks.completion import checker_sample
 from restem_jax.tasks.problem import Problem
 from restem_jax.verify.pool import VerifierPool
+
+
+def submit(pool: VerifierPool, problem: Problem, text: str):
+  """A future of the verdict on `text` as a solution of `problem`."""
+  return pool.submit(problem.verifier_task, checker_sample(problem, text),
+                     dict(problem.checker_payload))
 
 
 def greedy_pass1(params, problems: Sequence[Problem], sampler: Sampler, pool: VerifierPool,
@@ -21,9 +28,7 @@ def greedy_pass1(params, problems: Sequence[Problem], sampler: Sampler, pool: Ve
   out = sampler.sample(params, [p.prompt for p in problems],
                        [keys.problem_index(p.id) for p in problems], 1, SamplingParams.greedy(),
                        seed=seed)
-  futures = [pool.submit(p.verifier_task, checker_sample(p, out.texts[i][0]),
-                         dict(p.checker_payload)) for i, p in enumerate(problems)]
-  verdicts = [f.result() for f in futures]
+  verdicts = [row[0] for row in hosts.verify_split(pool, problems, out.texts, submit)]
   correct = {p.id: v.status == "correct" for p, v in zip(problems, verdicts)}
   by_level = collections.defaultdict(list)
   for p in problems:

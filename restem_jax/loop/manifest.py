@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from restem_jax import io
+from restem_jax.loop import hosts
 
 # Fields that may differ between the first run and a resumed one: they change how
 # fast, not what is computed. Not here, because they change results:
@@ -85,4 +86,5 @@ class Manifest:
     """Records a finished stage (atomically) and the wall time it took."""
     self._data["stages"][stage] = record
     self._data["elapsed_seconds"] += seconds
-    write_json_atomic(self.path, self._data)
+    if hosts.is_writer():  # every process keeps the same records; process 0 writes them
+      write_json_atomic(self.path, self._data)

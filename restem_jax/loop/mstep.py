@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 import jax
 import numpy as np
 
+from restem_jax.sharding import host_arrays
 from restem_jax.training.packing import Example
 from restem_jax.training.trainer import Trainer, TrainLoopConfig
 
@@ -61,7 +62,7 @@ def run_mstep(model_cfg, loop_cfg: TrainLoopConfig, cfg: MStepConfig, mesh, rule
     r = val_reward(trainer.params)
     curve.append((step, r))
     if r > best["reward"]:
-      best.update(step=step, reward=r, params=jax.device_get(trainer.params))
+      best.update(step=step, reward=r, params=host_arrays.snapshot(trainer.params))
     if r > state["target"]:
       state.update(target=r, bad=0)
     else:
@@ -72,6 +73,5 @@ def run_mstep(model_cfg, loop_cfg: TrainLoopConfig, cfg: MStepConfig, mesh, rule
                         every=cfg.eval_every, progress=progress)
   if curve[-1][0] != history[-1]["step"]:  # the last steps were not evaluated yet
     on_eval(history[-1]["step"], history[-1])
-  shardings = jax.tree.map(lambda x: x.sharding, trainer.params)
-  return MStepResult(jax.device_put(best["params"], shardings), best["step"], best["reward"],
+  return MStepResult(host_arrays.restore(best["params"]), best["step"], best["reward"],
                      curve, history, int(sum(h["tokens"] for h in history)))

@@ -29,8 +29,8 @@ from restem_jax import io
 from restem_jax import run_config
 from restem_jax import vocab as vocab_lib
 from restem_jax.checkpoint import manager
-from restem_jax.loop import base_model, estep, evaluate, greedy_eval, manifest, metrics, mstep
-from restem_jax.loop import buckets, report, tensorboard
+from restem_jax.loop import base_model, estep, evaluate, greedy_eval, hosts, manifest, metrics
+from restem_jax.loop import buckets, mstep, report, tensorboard
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.tasks import registry, subsample
@@ -121,7 +121,9 @@ class Run:
                                progress=lambda _: advance())
     finally:
       close()
-    io.rmtree(path)  # left by an interrupted run of this stage: not in the manifest
+    if hosts.is_writer():
+      io.rmtree(path)  # left by an interrupted run of this stage: not in the manifest
+    hosts.barrier("fine_tune_clean")  # then every process saves its shards (Orbax collective)
     manager.save_params(path, result.params, meta={"best_step": result.best_step,
                                                     "val_reward": result.best_val_reward})
     keep = ("step", "loss", "grad_norm", "learning_rate", "tokens_per_second", "target_tokens")
@@ -251,7 +253,9 @@ class Run:
         if loop.mode != "distill":
           policy, policy_path = new_policy, new_path
     summary = self.summary(b, base_eval, sft, iterations)
-    self.write_outputs(summary, sft, iterations)
+    if hosts.is_writer():
+      self.write_outputs(summary, sft, iterations)
+    hosts.barrier("outputs_written")
     return summary
 
   # ----------------------------------------------------------------- outputs

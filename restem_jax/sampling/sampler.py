@@ -19,6 +19,7 @@ from restem_jax import vocab as vocab_lib
 from restem_jax.model.config import ModelConfig
 from restem_jax.sampling import decode
 from restem_jax.sampling.strategies import SamplingParams
+from restem_jax.sharding import host_arrays
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.sharding import partitioning
 
@@ -140,7 +141,7 @@ class Sampler:
           params, jax.device_put(tokens_BxP, shard), jax.device_put(lens_B, shard1),
           jax.device_put(pidx_B, shard1), jnp.int32(seed), jnp.int32(iteration),
           jnp.int32(sample_offset), jnp.float32(sampling.temperature), jnp.float32(sampling.top_p))
-    out = jax.device_get(out)
+    out = host_arrays.fetch(out)  # every process gets the whole batch
     shape = (batch, num_samples, -1)
     return (out["tokens"].reshape(shape)[:b], out["logprobs"].reshape(shape)[:b],
             out["lengths"].reshape(batch, num_samples)[:b])
