@@ -64,6 +64,9 @@ def load(path: str) -> ContinuationVocabulary | CharVocabulary:
   if path.endswith(".gguf"):
     from restem_jax.vocab import gguf_vocab  # pylint: disable=g-import-not-at-top
     return gguf_vocab.load(path)
+  if path.endswith(".json") and "tekken" in os.path.basename(path):
+    raise ValueError(f"tokenizer {path!r}: Mistral Tekken files are not supported; use the "
+                     "directory of the model's Hugging Face tokenizer.json instead.")
   if path.endswith(".json"):
     raise ValueError(f"tokenizer {path!r}: pass the directory holding tokenizer.json (its "
                      "tokenizer_config.json names BOS/EOS), not the file.")

@@ -37,6 +37,9 @@ def test_missing_and_unknown_paths_name_the_path(tmp_path):
   (tmp_path / "tokenizer.json").write_text("{}")
   with pytest.raises(ValueError, match="pass the directory"):
     vocab.load(str(tmp_path / "tokenizer.json"))
+  (tmp_path / "tekken.json").write_text("{}")
+  with pytest.raises(ValueError, match="tekken.json.*Tekken files are not supported"):
+    vocab.load(str(tmp_path / "tekken.json"))
   with pytest.raises(ValueError, match="tokenizer.json.*could not be read"):
     vocab.load(str(tmp_path))
 
