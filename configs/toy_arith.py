@@ -130,7 +130,8 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       timeout_s=60.0,      # per-sample wall cap over all its test runs: a safety net, since
                            # code tests are CPU-limited (a run's own wall cap: 10 s)
       cpu_time_s=4.0,      # CPU seconds per code test (RLIMIT_CPU; APPS's harness: 4 s)
-      require_bubblewrap=False,  # True: refuse to run code without the bwrap sandbox
+      require_bubblewrap=False,  # True: refuse to run code without the bwrap sandbox (multi-
+                                 # process runs: always, for code tasks)
   ))
 
   if preset == "tiny":

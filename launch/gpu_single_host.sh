@@ -18,7 +18,7 @@ Runs launch/setup_worker.sh --extras=gpu (a no-op when already done), then
 python -m restem_jax.main on the local GPUs. Relative paths are relative to the
 repo root (${ROOT}).
 
-  --config=FILE        config file, e.g. configs/toy.py (required)
+  --config=FILE        config file, e.g. configs/toy_arith.py (required)
   --workdir=PATH       job output directory, local or gs://... (required)
   --log-dir=DIR        where job.log goes (default: the workdir; runs/logs for gs://)
   --mem-fraction=F     XLA_PYTHON_CLIENT_MEM_FRACTION (default 0.9; JAX's own is 0.75)
@@ -28,7 +28,7 @@ repo root (${ROOT}).
   -h, --help           show this help
 
 JOB_ARGS after -- go verbatim to python -m restem_jax.main, e.g.
-  launch/${PROG} --config=configs/toy.py --workdir=runs/toy -- --config.sampler.temperature=0.7
+  launch/${PROG} --config=configs/toy_arith.py --workdir=runs/toy -- --config.sampler.temperature=0.7
 EOF
 }
 

@@ -36,7 +36,7 @@ Flags:
                          v5litepod-*: v2-alpha-tpuv5-lite, v5p-*: v2-alpha-tpuv5,
                          v6e-*: v2-alpha-tpuv6e, others: tpu-ubuntu2204-base)
   --spot | --preemptible create a cheaper, preemptible VM
-  --config=FILE          config file relative to the repo root, e.g. configs/toy.py
+  --config=FILE          config file relative to the repo root, e.g. configs/toy_arith.py
   --workdir=PATH         job output; use gs://... on a pod, all workers share it
   --worker=W             worker for logs: all (default) or an index, e.g. 0
   --remote-dir=DIR       code directory on the workers, relative to home (default restem_jax)
@@ -45,7 +45,7 @@ Flags:
 
 JOB_ARGS after -- go verbatim to python -m restem_jax.main, e.g.
   launch/${PROG} all --name=rest --zone=us-central2-b --accelerator=v4-32 --spot \\
-    --config=configs/toy.py --workdir=gs://bucket/rest -- --config.sampler.temperature=0.7
+    --config=configs/toy_arith.py --workdir=gs://bucket/rest -- --config.sampler.temperature=0.7
 EOF
 }
 
@@ -168,7 +168,7 @@ cmd_copy() {
 
 cmd_setup() {
   cmd_copy
-  on_workers all "cd $(quote_cmd "${REMOTE_DIR}") && bash launch/setup_worker.sh --extras=tpu"
+  on_workers all "cd $(quote_cmd "${REMOTE_DIR}") && bash launch/setup_worker.sh --extras=tpu --system-packages"
 }
 
 # The remote script for `run`. The job's argv is quoted here once with printf %q,

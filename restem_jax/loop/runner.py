@@ -30,7 +30,7 @@ from restem_jax import run_config
 from restem_jax import vocab as vocab_lib
 from restem_jax.checkpoint import manager
 from restem_jax.loop import base_model, estep, evaluate, greedy_eval, hosts, manifest, metrics
-from restem_jax.loop import buckets, mstep, report, tensorboard
+from restem_jax.loop import buckets, mstep, report, sandbox_policy, tensorboard
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.tasks import registry, subsample
@@ -228,7 +228,9 @@ class Run:
     b = self.stage("base", do_base)
     base_params = holder["params"] if "params" in holder else self.restore(b["checkpoint"])
     sandbox = SandboxConfig(cpu_time_s=c.verifier.cpu_time_s,
-                            require_bubblewrap=c.verifier.require_bubblewrap)
+                            require_bubblewrap=sandbox_policy.require_bubblewrap(
+                                c.verifier.require_bubblewrap,
+                                {p.verifier_task for ps in self.problems.values() for p in ps}))
     with VerifierPool(c.verifier.num_workers, c.verifier.timeout_s, sandbox=sandbox) as pool:
       base_eval = self.stage("base_eval",
                              lambda: self.evaluate(base_params, pool, bucket_draws=True))

@@ -12,6 +12,7 @@ will parse them, so quoting bugs show up as wrong argv.
 """
 
 import json
+import re
 import os
 import shlex
 import shutil
@@ -30,7 +31,7 @@ TPU = LAUNCH / "tpu_pod.sh"
 GPU = LAUNCH / "gpu_single_host.sh"
 
 POD = ["--name=rest-pod", "--zone=us-central2-b"]
-JOB = ["--config=configs/toy.py", "--workdir=gs://bucket/run 1"]
+JOB = ["--config=configs/toy_arith.py", "--workdir=gs://bucket/run 1"]
 # Overrides a shell would mangle if quoted wrongly: spaces, both quotes, $, ;, *, \.
 NASTY_OVERRIDES = [
     "--config.sampler.prompt=it's a \"test\"",
@@ -72,7 +73,7 @@ who = "venv" if ".venv" in sys.argv[0] else "python3"
 with open(os.environ["FAKE_PY_LOG"], "a") as f:
     f.write(json.dumps([who] + sys.argv[1:]) + "\\n")
 if sys.argv[1:] == ["--version"]:
-    print("Python 3.11.9")
+    print("Python " + os.environ.get("FAKE_PY_VERSION", "3.11.9"))
 if sys.argv[1:3] == ["-m", "venv"]:
     os.makedirs(os.path.join(sys.argv[3], "bin"))
     shutil.copy(__file__, os.path.join(sys.argv[3], "bin", "python"))
@@ -177,7 +178,8 @@ def test_all_dry_run_prints_create_copy_setup_run_in_order(env):
     # Code goes to every worker, and setup and run happen on every worker.
     for cmd in cmds[3:]:
         assert "--worker=all" in cmd, cmd
-    assert _flag(cmds[5], "command") == "cd restem_jax && bash launch/setup_worker.sh --extras=tpu"
+    assert _flag(cmds[5], "command") == (
+        "cd restem_jax && bash launch/setup_worker.sh --extras=tpu --system-packages")
     assert "--jax_distributed" in _flag(cmds[6], "command")
 
 
@@ -252,7 +254,7 @@ def test_logs_tails_the_chosen_workers(env, worker):
 
 
 def _run_command(env, workdir, overrides):
-    cmds, _ = _dry_run(TPU, "run", *POD, "--config=configs/toy.py", f"--workdir={workdir}",
+    cmds, _ = _dry_run(TPU, "run", *POD, "--config=configs/toy_arith.py", f"--workdir={workdir}",
                        "--", *overrides, env=env)
     (cmd,) = cmds
     assert cmd[4] == "ssh" and "--worker=all" in cmd
@@ -284,7 +286,7 @@ def test_run_command_reaches_main_verbatim_through_a_shell(env, tmp_path, workdi
     shell = subprocess.run(["bash", "-c", remote], cwd=home, capture_output=True, text=True,
                            env=dict(env, FAKE_JOB_OUT=str(out)), timeout=10)
     assert shell.returncode == 0, shell.stderr
-    assert _wait_for(out)["argv"] == ["-m", "restem_jax.main", "--config=configs/toy.py",
+    assert _wait_for(out)["argv"] == ["-m", "restem_jax.main", "--config=configs/toy_arith.py",
                                       f"--workdir={workdir}", "--jax_distributed",
                                       *NASTY_OVERRIDES]
     logs = home / "restem_jax_logs"
@@ -361,7 +363,7 @@ def test_tpu_bad_arguments_are_usage_errors(env, args, message):
 
 
 def test_gpu_dry_run_sets_up_then_runs_without_jax_distributed(env):
-    cmds, lines = _dry_run(GPU, "--config=configs/toy.py", "--workdir=runs/a b", "--",
+    cmds, lines = _dry_run(GPU, "--config=configs/toy_arith.py", "--workdir=runs/a b", "--",
                            *NASTY_OVERRIDES, env=env)
     assert cmds[0] == ["cd", str(REPO)]
     assert cmds[1] == ["bash", "launch/setup_worker.sh", "--extras=gpu"]
@@ -369,12 +371,12 @@ def test_gpu_dry_run_sets_up_then_runs_without_jax_distributed(env):
     assert len(cmds) == 4, lines
     assert "jax_distributed" not in lines[-1]
     assert cmds[3] == ["env", "XLA_PYTHON_CLIENT_MEM_FRACTION=0.9", ".venv/bin/python", "-m",
-                       "restem_jax.main", "--config=configs/toy.py", "--workdir=runs/a b",
+                       "restem_jax.main", "--config=configs/toy_arith.py", "--workdir=runs/a b",
                        *NASTY_OVERRIDES, "2>&1", "|", "tee", "-a", "runs/a b/job.log"]
 
 
 def test_gpu_job_line_reaches_main_verbatim_through_a_shell(env, tmp_path):
-    _, lines = _dry_run(GPU, "--config=configs/toy.py", "--workdir=runs/it's here",
+    _, lines = _dry_run(GPU, "--config=configs/toy_arith.py", "--workdir=runs/it's here",
                         "--mem-fraction=.85", "--skip-setup", "--", *NASTY_OVERRIDES, env=env)
     assert not any("setup_worker" in l for l in lines)
     root = tmp_path / "root"
@@ -386,7 +388,7 @@ def test_gpu_job_line_reaches_main_verbatim_through_a_shell(env, tmp_path):
                            text=True, env=dict(env, FAKE_JOB_OUT=str(out)), timeout=10)
     assert shell.returncode == 0, shell.stderr
     job = json.loads(out.read_text())
-    assert job["argv"] == ["-m", "restem_jax.main", "--config=configs/toy.py",
+    assert job["argv"] == ["-m", "restem_jax.main", "--config=configs/toy_arith.py",
                            "--workdir=runs/it's here", *NASTY_OVERRIDES]
     assert job["mem_fraction"] == ".85"
     assert (root / "runs" / "it's here" / "job.log").exists()
@@ -479,3 +481,46 @@ def test_setup_worker_dry_run_changes_nothing(fake_root):
 def test_setup_worker_bad_arguments_are_usage_errors(env, args, message):
     result = _run(LAUNCH / "setup_worker.sh", "--dry-run", *args, env=env)
     assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_setup_worker_refuses_python_older_than_3_11(fake_root, env):
+    root, _ = fake_root
+    env["FAKE_PY_VERSION"] = "3.10.12"  # stock TPU VM image (Ubuntu 22.04)
+    result = _run(root / "launch" / "setup_worker.sh", "--extras=tpu", env=env, cwd=root)
+    assert result.returncode == 1, result.stderr
+    assert "is Python 3.10; restem_jax needs >= 3.11" in result.stderr
+    assert "--system-packages" in result.stderr
+    assert not (root / ".venv").exists()
+
+
+def test_setup_worker_system_packages_installs_bubblewrap_and_python311(fake_root, env):
+    root, _ = fake_root
+    env["FAKE_PY_VERSION"] = "3.10.12"
+    result = _run(root / "launch" / "setup_worker.sh", "--extras=tpu", "--system-packages",
+                  "--dry-run", env=env, cwd=root)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    installs = [l for l in lines if "apt-get install -y -q" in l]
+    assert installs[0].endswith("apt-get install -y -q bubblewrap")
+    assert installs[-1].endswith("apt-get install -y -q python3.11 python3.11-venv")
+    assert "+ python3.11 -m venv .venv" in lines  # the venv is built on the new Python
+    assert lines.index("+ python3.11 -m venv .venv") > lines.index(installs[-1])
+
+
+def test_setup_worker_system_packages_keeps_a_new_enough_python(fake_root, env):
+    root, _ = fake_root
+    result = _run(root / "launch" / "setup_worker.sh", "--extras=tpu", "--system-packages",
+                  "--dry-run", env=env, cwd=root)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(l.endswith("apt-get install -y -q bubblewrap") for l in lines)
+    assert not any("python3.11" in l for l in lines) and "+ python3 -m venv .venv" in lines
+
+
+def test_every_config_file_named_in_launch_scripts_and_docs_exists():
+    texts = {p: p.read_text() for p in [*LAUNCH.glob("*.sh"), REPO / "docs" / "launch.md"]}
+    named = {(p.name, m) for p, t in texts.items()
+             for m in re.findall(r"configs/[\w./-]+?\.py", t)}
+    assert {p for p, _ in named} >= {"tpu_pod.sh", "gpu_single_host.sh", "launch.md"}
+    missing = sorted((p, m) for p, m in named if not (REPO / m).is_file())
+    assert not missing, f"config files named but absent: {missing}"
