@@ -29,10 +29,14 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 
 class _QuietLibraries(std_logging.Filter):
-  """Drops INFO records of chatty libraries (Orbax logs every checkpoint file operation)."""
+  """Drops INFO records of chatty libraries: Orbax logs every checkpoint file operation,
+  and JAX logs each accelerator backend it probed and did not find."""
+
+  _CHATTY = ("/orbax/", "jax/_src/xla_bridge.py")
 
   def filter(self, record: std_logging.LogRecord) -> bool:
-    return record.levelno >= std_logging.WARNING or "/orbax/" not in record.pathname
+    return record.levelno >= std_logging.WARNING or not any(
+        c in record.pathname for c in self._CHATTY)
 
 
 def main(argv):
@@ -51,6 +55,8 @@ def main(argv):
     jax.distributed.initialize()
   logging.info("JAX devices: %s (process %d of %d)", jax.devices(), jax.process_index(),
                jax.process_count())
+  from restem_jax import tf_quiet  # pylint: disable=g-import-not-at-top
+  tf_quiet.prepare_tensorflow()
   from restem_jax.loop import runner  # pylint: disable=g-import-not-at-top
   runner.run(_CONFIG.value, _WORKDIR.value)
 

@@ -14,7 +14,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def _main(*args, workdir):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", XLA_FLAGS="", PYTHONPATH=REPO)
+  env = dict(os.environ, XLA_FLAGS="", PYTHONPATH=REPO)
+  env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # the console a newcomer sees: nothing set by hand
   return subprocess.run([sys.executable, "-m", "restem_jax.main",
                          "--config=configs/toy_arith.py:tiny", f"--workdir={workdir}", *args],
                         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
@@ -29,6 +30,9 @@ def test_tiny_run_writes_summary_and_reruns_from_manifest(tmp_path):
   assert sum(v["n"] for v in summary["base"]["per_difficulty"].values()) == 12
   assert summary["base_meta"]["pretrain_steps"] == 4
   assert "best iteration (by validation reward)" in r.stdout
+  # The first screen is the run, not TensorFlow/CUDA start-up noise or JAX's backend probing.
+  for noise in ("cuInit", "cudart_stub", "oneDNN", "absl::InitializeLog", "Unable to initialize backend"):
+    assert noise not in r.stderr, f"console shows start-up noise {noise!r}:\n{r.stderr[:2000]}"
   # A second run of the same command finds every stage done and rewrites the same summary.
   r2 = _main(workdir=tmp_path)
   assert r2.returncode == 0, r2.stderr[-3000:]
