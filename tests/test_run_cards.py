@@ -1,0 +1,185 @@
+"""The paper run cards (configs/math.py, gsm8k.py, apps.py): every preset validates, and each
+card's CPU smoke preset runs one tiny ReST-EM iteration end to end.
+
+Validation goes through the builders the main command uses (restem_jax.run_config) with the
+preset's architecture standing in for the checkpoint's model_config.json: lengths (prompt
+buckets + max_new_tokens vs train.seq_len vs the model's max_len), mesh divisibility for the
+device count the preset was sized for, registered tasks, and the data files under the
+shared data directory. The smoke run replaces the SmolLM2-135M shape by a tiny random model
+(saved as the base checkpoint, with a small BPE tokenizer trained here) and shrinks lengths,
+problem counts and steps; task, prompts, data pipeline, loop, verifier and evaluation are
+the card's.
+"""
+
+import dataclasses
+import importlib.util
+import json
+import os
+import sys
+import shutil
+
+import jax
+import pytest
+import tokenizers
+from tokenizers import models as tok_models
+from tokenizers import pre_tokenizers, trainers
+
+import restem_jax.tasks  # noqa: F401  (registers every task)
+from restem_jax import run_config
+from restem_jax.checkpoint import manager
+from restem_jax.loop import runner
+from restem_jax.model import interface
+from restem_jax.model.config import ModelConfig
+from restem_jax.sharding import mesh as mesh_lib
+from restem_jax.sharding import partitioning
+from restem_jax.tasks import registry
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(REPO, "tests", "fixtures", "tasks")
+SHARED_DATA = "/work/shared/data"
+CARDS = ("math", "gsm8k", "apps")
+
+
+def _load(name):
+  spec = importlib.util.spec_from_file_location(f"card_{name}",
+                                                os.path.join(REPO, "configs", f"{name}.py"))
+  module = importlib.util.module_from_spec(spec)
+  sys.modules[spec.name] = module  # dataclasses look their module up
+  spec.loader.exec_module(module)
+  return module
+
+
+presets = _load("card_presets")
+ALL = [(card, p) for card in CARDS for p in sorted(presets.PRESETS)]
+
+
+def _checkpoint_model(c, preset):
+  """The ModelConfig a converted checkpoint of the preset's model would give this run."""
+  fields = {f.name for f in dataclasses.fields(ModelConfig)}
+  arch = {k: v for k, v in presets.architecture(presets.PRESETS[preset]).items() if k in fields}
+  runtime = {k: c.model[k] for k in ("dtype", "param_dtype", "remat")}
+  return ModelConfig(**{**arch, **runtime})
+
+
+@pytest.mark.parametrize("card,preset", ALL)
+def test_preset_validates(card, preset):
+  c = _load(card).get_config(preset)
+  p = presets.PRESETS[preset]
+  # The run setup's builders (Run.__init__), each raising on a bad field.
+  run_config.loop_config(c)
+  run_config.estep_config(c)
+  _, train = run_config.mstep_config(c)
+  run_config.eval_config(c)
+  run_config.sampling_params(c)
+  sampler = run_config.sampler_config(c)
+  run_config.logical_rules(c)
+  model = _checkpoint_model(c, preset)
+  run_config.check_model_context(model, c, train.seq_len)
+  longest = max(sampler.prompt_buckets) + sampler.max_new_tokens
+  assert train.seq_len >= longest + 1, "a kept sample of a longest prompt must fit a row"
+  assert model.max_len >= max(longest, train.seq_len)
+  # Mesh for the device count the preset was sized for.
+  mesh = dict(zip(c.mesh.axis_names, run_config.mesh_config(c).resolved_sizes(p.devices)))
+  dp = mesh["data"] * mesh["fsdp"]
+  assert train.rows_per_micro % dp == 0, (train.rows_per_micro, mesh)
+  assert (sampler.prompts_per_batch * c.estep.num_samples) % dp == 0, mesh
+  assert model.num_heads % mesh["tensor"] == 0 and model.num_kv_heads % mesh["tensor"] == 0
+  assert c.task.name in registry.available_tasks()
+  assert c.base.checkpoint == "" and not c.base.pretrain, "the base comes from a checkpoint"
+  assert c.model.dtype == p.dtype and c.model.remat == p.remat
+
+
+def test_unknown_preset_names_the_known_ones():
+  with pytest.raises(ValueError, match="llama3_8b_tpu"):
+    _load("math").get_config("llama3_70b")
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED_DATA), reason=f"{SHARED_DATA} is not here")
+@pytest.mark.parametrize("task", ["math", "math500", "gsm8k"])
+def test_shared_data_has_the_cards_test_split(task):
+  assert registry.load_problems(task, "test", SHARED_DATA, 0, limit=2)
+
+
+# ------------------------------------------------------------------------ smoke runs
+
+
+def _tokenizer_dir(path):
+  """A small byte-level BPE trained on the fixtures' text, saved as an HF tokenizer dir."""
+  texts = []
+  for root, _, files in os.walk(FIXTURES):
+    for f in files:
+      if f.endswith(".jsonl"):
+        with open(os.path.join(root, f)) as fh:
+          texts.extend(fh.read().splitlines())
+  tok = tokenizers.Tokenizer(tok_models.BPE())
+  tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+  tok.decoder = tokenizers.decoders.ByteLevel()
+  tok.train_from_iterator(texts, trainers.BpeTrainer(
+      vocab_size=2048, special_tokens=["<|endoftext|>"],
+      initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+  os.makedirs(path)
+  tok.save(os.path.join(path, "tokenizer.json"))
+  with open(os.path.join(path, "tokenizer_config.json"), "w") as f:
+    json.dump({"eos_token": "<|endoftext|>", "bos_token": None}, f)
+  return path, tok.get_vocab_size()
+
+
+def _data_dir(card, tmp):
+  if card == "gsm8k":
+    return FIXTURES
+  d = os.path.join(tmp, "data", card)
+  os.makedirs(d)
+  if card == "math":
+    shutil.copytree(os.path.join(FIXTURES, "math"), d, dirs_exist_ok=True)
+    return os.path.dirname(d)
+  sample = os.path.join(FIXTURES, "apps", "apps_test_sample10.jsonl")  # 3 introductory
+  for split in ("train", "test"):
+    shutil.copy(sample, os.path.join(d, f"{split}.jsonl"))
+  return os.path.dirname(d)
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory):
+  """(checkpoint dir, tokenizer dir, model fields) of a tiny random model."""
+  tmp = str(tmp_path_factory.mktemp("cards_base"))
+  tok_dir, vocab_size = _tokenizer_dir(os.path.join(tmp, "tokenizer"))
+  model = dict(vocab_size=vocab_size, embed_dim=32, num_layers=1, num_heads=2, num_kv_heads=1,
+               head_dim=16, mlp_dim=64, max_len=2048, tie_embeddings=True)
+  c = _load("math").get_config("smollm2_135m")
+  c.model.update(model)
+  model_cfg = run_config.model_config(c)
+  params, _, _ = partitioning.init_sharded(
+      lambda k: interface.init_boxed(model_cfg, k), jax.random.key(0),
+      mesh_lib.make_mesh(run_config.mesh_config(c)), run_config.logical_rules(c))
+  ckpt = os.path.join(tmp, "ckpt")
+  manager.save_params(ckpt, params, meta={"source": "tests/test_run_cards.py"})
+  return ckpt, tok_dir, model
+
+
+def _smoke_config(card, ckpt, tok_dir, model, data_dir):
+  c = _load(card).get_config("smollm2_135m")
+  c.model.update(model)
+  c.teacher.model.update(model)
+  c.base.checkpoint = ckpt
+  c.task.update(data_dir=data_dir, vocab=tok_dir, train_limit=4, val_limit=2, test_limit=4)
+  # One prefill program for every card (shared through the XLA cache), short samples.
+  c.sampler.update(prompt_buckets=(1280,), max_new_tokens=8, prompts_per_batch=4)
+  c.train.update(seq_len=1280 + 8 + 8, rows_per_micro=8)
+  c.estep.update(num_samples=2, chunk_problems=4)
+  c.mstep.update(max_steps=2, eval_every=2)
+  c.eval.update(num_samples=2, ks=(1, 2))
+  if card in ("math", "apps"):  # fixtures without reference solutions (train_answers.jsonl,
+    c.loop.sft_baseline = False  # APPS test records): no SFT baseline to run
+  return c
+
+
+@pytest.mark.parametrize("card", CARDS)
+def test_smoke_preset_runs_one_iteration(card, tiny_base, tmp_path):
+  ckpt, tok_dir, model = tiny_base
+  c = _smoke_config(card, ckpt, tok_dir, model, _data_dir(card, str(tmp_path)))
+  assert c.loop.num_iterations == 1
+  runner.run(c, str(tmp_path / "W"))
+  with open(tmp_path / "W" / "summary.json") as f:
+    summary = json.load(f)
+  assert len(summary["iterations"]) == 1
+  assert (tmp_path / "W" / "report.md").exists()
