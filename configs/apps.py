@@ -54,6 +54,11 @@ import os
 import sys
 
 
+# The docstring's cost ESTIMATE: card_presets.estimate(model, **COST_INPUTS)
+# (tests/test_run_cards.py checks the totals quoted above).
+COST_INPUTS = dict(train_problems=2100, num_samples=64, prompt_tokens=600, new_tokens=300,
+                   kept_per_problem=3, test_problems=1000, eval_samples=10, iterations=2)
+
 def _card_presets():
   """configs/card_presets.py, loaded by path: configs/ is not a package, never on sys.path."""
   name = "restem_cards_card_presets"

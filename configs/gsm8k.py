@@ -45,6 +45,11 @@ import os
 import sys
 
 
+# The docstring's cost ESTIMATE: card_presets.estimate(model, **COST_INPUTS)
+# (tests/test_run_cards.py checks the totals quoted above).
+COST_INPUTS = dict(train_problems=6973, num_samples=32, prompt_tokens=800, new_tokens=150,
+                   kept_per_problem=8, test_problems=1319, eval_samples=32, iterations=3)
+
 def _card_presets():
   """configs/card_presets.py, loaded by path: configs/ is not a package, never on sys.path."""
   name = "restem_cards_card_presets"

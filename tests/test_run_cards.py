@@ -89,6 +89,20 @@ def test_preset_validates(card, preset):
   assert c.model.dtype == p.dtype and c.model.remat == p.remat
 
 
+
+
+@pytest.mark.parametrize("card", CARDS)
+def test_docstring_cost_estimate_matches_estimate(card):
+  module = _load(card)
+  fields = {f.name for f in dataclasses.fields(ModelConfig)}
+  models = _load("models").MODELS
+  doc = " ".join(module.__doc__.split())
+  for name in ("llama-3.1-8b", "llama-3.2-1b", "qwen2.5-1.5b"):  # totals every card quotes
+    cfg = ModelConfig(**{k: v for k, v in models[name].items() if k in fields})
+    total = presets.estimate(cfg, **module.COST_INPUTS)["total"]
+    assert f"{total:.1e}".replace("e+", "e") in doc, (card, name, f"{total:.1e}")
+
+
 def test_unknown_preset_names_the_known_ones():
   with pytest.raises(ValueError, match="llama3_8b_tpu"):
     _load("math").get_config("llama3_70b")
@@ -181,5 +195,16 @@ def test_smoke_preset_runs_one_iteration(card, tiny_base, tmp_path):
   runner.run(c, str(tmp_path / "W"))
   with open(tmp_path / "W" / "summary.json") as f:
     summary = json.load(f)
+  # A random model keeps no sample, so the iteration's M-step does not run; GSM8K's
+  # fixture has reference rationales, so its SFT baseline fine-tunes and is evaluated.
   assert len(summary["iterations"]) == 1
+  assert summary["iterations"][0]["verdicts"], "the E-step sampled and verified"
+  assert ("sft" in summary) == (card == "gsm8k")
   assert (tmp_path / "W" / "report.md").exists()
+
+
+def test_card_without_checkpoint_names_the_field(tiny_base, tmp_path):
+  ckpt, tok_dir, model = tiny_base
+  c = _smoke_config("gsm8k", "", tok_dir, model, FIXTURES)
+  with pytest.raises(manager.CheckpointError, match="config.base.checkpoint"):
+    runner.run(c, str(tmp_path / "W"))
