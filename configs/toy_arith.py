@@ -80,6 +80,7 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       init_from="",        # M-step start: 'base' | 'previous'; '' = by mode (rest: previous)
       sft_baseline=True,   # also fine-tune the base on the reference solutions (report row)
       on_empty="stop",     # an E-step that keeps nothing: 'stop' | 'continue'
+      val_on_train=False,  # a task without validation split: M-step early-stops on train
   ))
   c.base = ml_collections.ConfigDict(dict(
       checkpoint="",       # base params (Orbax dir); '' = W/base (pretrained if missing)
@@ -118,7 +119,9 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       top_k=0,             # no top-k filter for evaluation samples
   ))
   c.sampler = ml_collections.ConfigDict(dict(
-      prompt_buckets=(32, 64, 128),  # left-padded prompt lengths (one program each)
+      # Left-padded prompt lengths (one program each). Toy prompts are <= 17 chars; the
+      # run checks train.seq_len >= max bucket + max_new_tokens + 1 before it starts.
+      prompt_buckets=(32,),
       max_new_tokens=64,
       prompts_per_batch=64,  # x num_samples rows per decode call
       temperature=0.7,     # paper: 0.7

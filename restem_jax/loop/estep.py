@@ -20,6 +20,7 @@ from typing import Sequence
 from restem_jax import vocab as vocab_lib
 from restem_jax import io
 from restem_jax.loop import hosts
+from restem_jax.loop import length_check
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler, SamplerOutput
 from restem_jax.sampling.strategies import SamplingParams
@@ -109,6 +110,7 @@ def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: S
     verdicts = [[f.result() for f in row] for row in futures]
     done = time.perf_counter()
     results[c] = _chunk_record(chunks[c], out, verdicts, cfg, provenance, sampler.vocab)
+    results[c]["stats"]["skipped_long_prompts"] = timing["skipped"]
     # Verification of a chunk spans from its submission to its last verdict; the part
     # the E-step had to wait for (not hidden behind sampling the next chunk) is exposed.
     # (A done-callback may still be running when result() returns: then use `done`.)
@@ -131,12 +133,21 @@ def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: S
       if done[c]:
         continue
     t0 = time.perf_counter()
+    chunk, skipped = length_check.split_long_prompts(chunk, sampler, f"E-step chunk {c}")
+    chunks[c] = chunk
+    if not chunk:  # every prompt too long: an empty record that counts them
+      results[c] = {"kept": [], "stats": _empty_stats(len(skipped))}
+      if hosts.owns(c):
+        io.write_json_atomic(paths[c], results[c])
+      if progress:
+        progress(len(skipped))
+      continue
     out = sampler.sample(params, [p.prompt for p in chunk], [keys.problem_index(p.id) for p in chunk],
                          cfg.num_samples, sampling, seed=seed, iteration=iteration)
     if not hosts.owns(c):
       continue
     timing = {"sample_seconds": time.perf_counter() - t0, "submitted": time.perf_counter(),
-              "last_verdict": 0.0}
+              "last_verdict": 0.0, "skipped": len(skipped)}
 
     def stamp(_, timing=timing):
       timing["last_verdict"] = max(timing["last_verdict"], time.perf_counter())
@@ -153,6 +164,16 @@ def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: S
     finish(pending)
   hosts.barrier("estep_end")  # every chunk is written: read those of other processes
   return [r if r is not None else io.read_json(p) for r, p in zip(results, paths)]
+
+
+def _empty_stats(skipped: int) -> dict:
+  return {"verdicts": {}, "correct_per_problem": {}, "kept_per_problem": {},
+          "generated_tokens": 0, "skipped_long_prompts": skipped}
+
+
+def skipped_long_prompts(chunk_records: Sequence[dict]) -> int:
+  """Problems the E-step skipped because their prompt exceeds the largest bucket."""
+  return sum(r["stats"].get("skipped_long_prompts", 0) for r in chunk_records)
 
 
 def timing_summary(chunk_records: Sequence[dict]) -> dict:

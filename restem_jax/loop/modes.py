@@ -22,6 +22,7 @@ class LoopConfig:
   init_from: str = ""        # M-step start: 'base' | 'previous'; '' = the mode's own
   sft_baseline: bool = True  # also fine-tune the base on reference solutions (report's SFT row)
   on_empty: str = "stop"     # an E-step that keeps nothing: 'stop' | 'continue' (resample)
+  val_on_train: bool = False  # no validation split: early-stop on train reward (else refused)
 
   def __post_init__(self):
     if self.mode not in MODES:

@@ -4,9 +4,10 @@ The loss is the reward-weighted NLL on exactly the token ids the sampler
 produced (prompt tokens masked out). Every `eval_every` steps the validation
 reward (greedy pass@1 on D_val) is measured and training stops after `patience`
 evaluations without improvement over the best so far, the initial params included
-("while reward improves on D_val", Algorithm 1). The result is the evaluated
-fine-tuned params with the highest validation reward (ties: the earliest); the
-initial params are never returned, so every M-step yields a new policy.
+("while reward improves on D_val", Algorithm 1). The init is evaluated first and
+competes: the result is the evaluated params with the highest validation reward
+(ties: the earliest, so the init wins a tie). When no fine-tuned step beats the init,
+the init is returned and `kept_init` says so (the loop logs and counts it).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from typing import Callable, Sequence
 
 import jax
 import numpy as np
+from absl import logging
 
 from restem_jax.sharding import host_arrays
+from restem_jax.training import packing
 from restem_jax.training.packing import Example
 from restem_jax.training.trainer import Trainer, TrainLoopConfig
 
@@ -37,6 +40,8 @@ class MStepResult:
   val_curve: list[tuple[int, float]]
   history: list[dict]
   trained_tokens: int
+  kept_init: bool = False     # no fine-tuned step beat the init's validation reward
+  dropped_overlong: int = 0   # kept samples longer than train.seq_len (dropped, not cut)
 
 
 def examples_from_kept(kept: Sequence[dict]) -> list[Example]:
@@ -55,7 +60,7 @@ def run_mstep(model_cfg, loop_cfg: TrainLoopConfig, cfg: MStepConfig, mesh, rule
   trainer = Trainer(model_cfg, loop_cfg, mesh, rules, jax.tree.map(lambda x: x.copy(), init_params))
   init_reward = val_reward(init_params)
   curve = [(0, init_reward)]
-  best = {"step": 0, "reward": -1.0, "params": None}
+  best = {"step": 0, "reward": init_reward, "params": None}  # None = the init itself
   state = {"target": init_reward, "bad": 0}  # improvement is measured against the init too
 
   def on_eval(step, _metrics):
@@ -69,9 +74,17 @@ def run_mstep(model_cfg, loop_cfg: TrainLoopConfig, cfg: MStepConfig, mesh, rule
       state["bad"] += 1
     return state["bad"] >= cfg.patience
 
-  history = trainer.fit(examples, num_steps=cfg.max_steps, callback=on_eval,
+  # Kept samples come problem-major: shuffle (seeded) so one problem's samples do not
+  # share rows, and so steps, every epoch.
+  history = trainer.fit(packing.shuffled(examples, loop_cfg.seed), num_steps=cfg.max_steps, callback=on_eval,
                         every=cfg.eval_every, progress=progress)
   if curve[-1][0] != history[-1]["step"]:  # the last steps were not evaluated yet
     on_eval(history[-1]["step"], history[-1])
+  tokens = int(sum(h["tokens"] for h in history))
+  if best["params"] is None:
+    logging.warning("M-step: no fine-tuned step beat the init's validation reward %.4f "
+                    "(curve %s); keeping the init.", init_reward, curve)
+    return MStepResult(init_params, 0, init_reward, curve, history, tokens, kept_init=True,
+                       dropped_overlong=trainer.dropped_overlong)
   return MStepResult(host_arrays.restore(best["params"]), best["step"], best["reward"],
-                     curve, history, int(sum(h["tokens"] for h in history)))
+                     curve, history, tokens, dropped_overlong=trainer.dropped_overlong)

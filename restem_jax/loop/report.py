@@ -27,7 +27,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from restem_jax import io as rio
-from restem_jax.loop import majority
+from restem_jax.loop import majority, report_sections
 from restem_jax.loop.buckets import BUCKETS, NO_BUCKETS_NOTE
 from restem_jax.loop.summary_schema import validate_summary
 from restem_jax.verify.verdict import STATUSES
@@ -369,6 +369,7 @@ def write_report(workdir: str, summary: dict, history: list[dict] | None = None)
   if summary['iterations'] and not any(it.get('buckets') for it in summary['iterations']) \
       and not summary['base'].get('test_pass_at_k'):
     lines += [NO_BUCKETS_NOTE, '']
+  lines += report_sections.notes(summary)
   if any(it['kept'] == 0 for it in summary['iterations']):
     empty = [str(it['iteration']) for it in summary['iterations'] if it['kept'] == 0]
     lines += [f"Note: iteration(s) {', '.join(empty)} kept no samples "

@@ -30,7 +30,8 @@ from restem_jax import run_config
 from restem_jax import vocab as vocab_lib
 from restem_jax.checkpoint import manager
 from restem_jax.loop import base_model, estep, evaluate, greedy_eval, hosts, manifest, metrics
-from restem_jax.loop import buckets, mstep, report, sandbox_policy, tensorboard
+from restem_jax.loop import buckets, length_check, mstep, preflight, report, sandbox_policy
+from restem_jax.loop import tensorboard
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.tasks import registry, subsample
@@ -55,6 +56,7 @@ class Run:
     self.c, self.workdir = c, workdir
     io.makedirs(workdir)
     self.loop = run_config.loop_config(c)
+    length_check.check_config(c)
     self.estep_cfg = run_config.estep_config(c)
     self.mstep_cfg, self.train_cfg = run_config.mstep_config(c)
     self.eval_cfg = run_config.eval_config(c)
@@ -73,10 +75,18 @@ class Run:
     self.problems = {split: self._problems(split, limit) for split, limit in (
         ("train", c.task.train_limit), ("validation", c.task.val_limit),
         ("test", c.task.test_limit))}
+    self.skipped_prompts = {}
+    for split, problems in self.problems.items():
+      self.problems[split], skipped = length_check.split_long_prompts(
+          problems, self.sampler, f"task {c.task.name!r} {split} split")
+      self.skipped_prompts[split] = len(skipped)
     for split in ("train", "test"):
       if not self.problems[split]:
         raise ValueError(f"task {c.task.name!r} has no {split} problems "
                          f"(data_dir={c.task.data_dir!r}).")
+    self.notes = preflight.check_validation(c.task.name, self.loop, self.problems["validation"])
+    self.runs_sft, sft_notes = preflight.sft_runs(c.task.name, self.loop, self.problems["train"])
+    self.notes.update(sft_notes)
     self.history: list[dict] = []
 
   def _problems(self, split: str, limit: int):
@@ -130,6 +140,7 @@ class Run:
     record = {"checkpoint": path, "best_step": result.best_step,
               "val_reward": result.best_val_reward, "val_curve": result.val_curve,
               "trained_tokens": result.trained_tokens, "examples": len(examples),
+              "kept_init": result.kept_init, "dropped_overlong": result.dropped_overlong,
               "history": [{k: h[k] for k in keep if k in h} for h in result.history]}
     return result.params, record
 
@@ -192,6 +203,7 @@ class Run:
               "verdicts": metrics.verdict_counts(list(verdicts.elements())),
               "tokens": tokens, "flops": sampler.model_config.flops_per_token() * tokens,
               "policy": policy_path, "chunks": len(chunks),
+              "skipped_long_prompts": estep.skipped_long_prompts(chunks),
               "timing": estep.timing_summary(chunks)}
 
     e = self.stage(f"iter_{i}/estep", do_estep)
@@ -235,7 +247,7 @@ class Run:
       base_eval = self.stage("base_eval",
                              lambda: self.evaluate(base_params, pool, bucket_draws=True))
       sft = None
-      if loop.runs_sft:
+      if self.runs_sft:
         def do_sft():
           params, record = self.fine_tune("sft", base_params, self.sft_examples(), pool)
           record["eval"] = self.evaluate(params, pool)
@@ -287,7 +299,10 @@ class Run:
                "compute": self._compute(e, m),
                "mstep_best_step": m["best_step"] if m else None,
                "val_reward": m["val_reward"] if m else None,
-               "policy": e["policy"], "updated": m is not None}
+               "policy": e["policy"], "updated": m is not None,
+               "mstep_kept_init": m.get("kept_init") if m else None,
+               "mstep_dropped_overlong": m.get("dropped_overlong") if m else None,
+               "skipped_long_prompts": e.get("skipped_long_prompts", 0)}
       its.append(entry)
       last_eval = ev_used
     best, best_val = 0, base_eval.get("val_pass1")
@@ -300,10 +315,13 @@ class Run:
                "base_meta": b["meta"], "base": self._public_eval(base_eval),
                "iterations": its, "best_iteration": best,
                "best_test_pass1": its[best - 1]["test_pass1"] if best else base_eval["test_pass1"],
-               "wall_seconds": self.manifest.elapsed_seconds}
+               "wall_seconds": self.manifest.elapsed_seconds,
+               "kept_init": sum(bool(it["mstep_kept_init"]) for it in its),
+               "skipped_long_prompts": self.skipped_prompts, "notes": self.notes}
     if sft:
       summary["sft"] = {**self._public_eval(sft["eval"]), "val_reward": sft["val_reward"],
-                        "mstep_best_step": sft["best_step"], "seconds": sft["seconds"]}
+                        "mstep_best_step": sft["best_step"], "seconds": sft["seconds"],
+                        "mstep_kept_init": sft.get("kept_init")}
     report.validate_summary(summary)
     return summary
 

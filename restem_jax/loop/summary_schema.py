@@ -10,9 +10,13 @@ Shape (keys of pass@k / maj@k dicts are strings, as JSON requires)::
                    "cap_saturation", "verdicts", "timeout_rate", "test_pass_at_k",
                    "test_maj_at_k",
                    "per_difficulty", "buckets", "stage_seconds", "compute",
-                   "mstep_best_step", "val_reward"}],             # optional
+                   "mstep_best_step", "val_reward", "mstep_kept_init",
+                   "mstep_dropped_overlong", "skipped_long_prompts"}],  # optional
    "sft": {"test_pass1", "train_pass1", ...},                    # optional
-   "best_iteration": int}
+   "best_iteration": int,
+   "kept_init": int,              # M-steps that kept their init (nothing beat it)
+   "skipped_long_prompts": {split: int},  # prompts longer than the largest bucket
+   "notes": {id: str}}            # run-level warnings the report repeats
 
 Optional keys may be absent or None (e.g. an iteration that kept nothing has no
 M-step, so no ``mstep_best_step``); when present they are type-checked.
@@ -49,6 +53,23 @@ def _int(path, v):
 def _str(path, v):
   if not isinstance(v, str):
     _fail(path, f'expected a str, got {type(v).__name__} {v!r}')
+
+
+def _bool(path, v):
+  if not isinstance(v, bool):
+    _fail(path, f'expected a bool, got {type(v).__name__} {v!r}')
+
+
+def _int_map(path, v):
+  _dict(path, v)
+  for k, x in v.items():
+    _int(f'{path}[{k!r}]', x)
+
+
+def _str_map(path, v):
+  _dict(path, v)
+  for k, x in v.items():
+    _str(f'{path}[{k!r}]', x)
 
 
 def _dict(path, v):
@@ -131,7 +152,8 @@ _ITER_OPTIONAL = {**_MODEL_EVAL, 'cap_saturation': _fraction, 'verdicts': _verdi
                   'timeout_rate': _fraction,
                   'buckets': _buckets, 'stage_seconds': _stage_seconds,
                   'compute': _compute, 'mstep_best_step': _int,
-                  'val_reward': _number}
+                  'val_reward': _number, 'mstep_kept_init': _bool,
+                  'mstep_dropped_overlong': _int, 'skipped_long_prompts': _int}
 
 _SFT_REQUIRED = {'test_pass1': _fraction, 'train_pass1': _fraction}
 
@@ -149,7 +171,9 @@ _TOP_REQUIRED = {
     'iterations': _iterations,
     'best_iteration': _int,
 }
-_TOP_OPTIONAL = {'sft': lambda p, v: _check(p, v, _SFT_REQUIRED, _MODEL_EVAL)}
+_TOP_OPTIONAL = {'sft': lambda p, v: _check(p, v, _SFT_REQUIRED,
+                                             {**_MODEL_EVAL, 'mstep_kept_init': _bool}),
+                 'kept_init': _int, 'skipped_long_prompts': _int_map, 'notes': _str_map}
 
 
 def validate_summary(summary: Any) -> None:

@@ -1,10 +1,14 @@
 r"""Hendrycks MATH as problem tasks: `math` (full 5,000-problem test) and `math500`.
 
 Files under `data_dir` (layout of /work/shared/data):
-  math/train_answers.jsonl  train problems + final answers, no solutions -> train, validation
+  math/train.jsonl          train problems with worked solutions         -> train, validation
+  math/train_answers.jsonl  the same problems, final answers only; read when train.jsonl
+                            is absent (then there are no reference solutions: no SFT)
   math/test.jsonl           test problems with worked solutions          -> test of `math`
   math/math500_test.jsonl   the PRM800K 500-problem test split           -> test of `math500`
-Validation is a seeded slice held out from train (`restem_jax.tasks.holdout`).
+Validation is a seeded slice held out from train (`restem_jax.tasks.holdout`). With
+train.jsonl, every train problem's reference solution is its worked solution followed
+by the Minerva final-answer line, so the paper's SFT baseline runs on human data.
 
 Prompt: the Minerva 4-shot prompt (`math_shots`), ending in `Solution:`. Difficulty is
 `level_1`..`level_5` (`level_unknown` for the two train records marked "Level ?"); the
@@ -15,6 +19,7 @@ last `\boxed{}` of its solution; a record with neither is skipped and counted.
 from __future__ import annotations
 
 import functools
+import os
 
 from restem_jax.tasks import holdout
 from restem_jax.tasks import math_shots
@@ -23,7 +28,7 @@ from restem_jax.tasks.problem import Problem
 from restem_jax.tasks.registry import register_problem_task
 from restem_jax.verify.math_extract import extract_answer
 
-TRAIN_FILE = "math/train_answers.jsonl"
+TRAIN_FILES = ("math/train.jsonl", "math/train_answers.jsonl")  # first that exists
 TEST_FILES = {"math": "math/test.jsonl", "math500": "math/math500_test.jsonl"}
 VERIFIER_TASK = "math"
 
@@ -74,19 +79,27 @@ def to_problem(task: str, split: str, split_file: str, line: int, record: dict,
       checker_payload=payload)
 
 
+def train_file(data_dir: str) -> str:
+  """math/train.jsonl (worked solutions) when present, else math/train_answers.jsonl."""
+  for relpath in TRAIN_FILES:
+    if os.path.isfile(os.path.join(data_dir, relpath)):
+      return relpath
+  return TRAIN_FILES[-1]  # absent too: read_jsonl names it
+
+
 def math_problems(split: str, data_dir: str, seed: int, *, task: str = "math") -> list[Problem]:
   """The problems of one split; see the module docstring for files and formats."""
   records.check_split(task, split)
   if split == "test":
     relpath, split_file = TEST_FILES[task], "test"
   else:
-    relpath, split_file = TRAIN_FILE, "train"
+    relpath, split_file = train_file(data_dir), "train"
   rows = holdout.split_rows_without_shots(data_dir, relpath, task, split, seed,
                                           math_shots.SHOT_PROBLEMS, "problem")
   skips, problems = records.SkipCounter(task, split), []
   for line, record in rows:
     gold = gold_answer(record)
-    if gold is None:
+    if not gold:  # None, or an empty \boxed{}
       skips.skip("no gold answer")
       continue
     problems.append(to_problem(task, split, split_file, line, record, gold))

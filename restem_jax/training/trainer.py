@@ -1,7 +1,7 @@
 """Host-side training loop shared by pretraining and the M-step.
 
-Examples longer than a row are dropped and counted (never cut), the rest are shuffled
-with the run seed and packed once into rows; each step takes `accum x rows` rows (reshuffled
+Examples longer than a row are dropped and counted (never cut), the rest are packed
+once into rows in the given order (the M-step shuffles its examples first); each step takes `accum x rows` rows (reshuffled
 every epoch with an explicit seed). Metrics are read one step late so the host
 never waits on the device between dispatches.
 """
@@ -51,7 +51,7 @@ def batches(rows: packing.PackedBatch, cfg: TrainLoopConfig, start_step: int = 0
 
 def prepare(examples: Sequence[packing.Example], cfg: TrainLoopConfig
             ) -> tuple[list[packing.Example], int]:
-  """(the examples that fit a row, shuffled with `cfg.seed`; how many were dropped)."""
+  """(the examples that fit a row, in order; how many were dropped)."""
   keep, drop = packing.split_overlong(examples, cfg.seq_len)
   if drop:
     logging.warning("training: dropped %d of %d examples longer than train.seq_len=%d "
@@ -61,7 +61,7 @@ def prepare(examples: Sequence[packing.Example], cfg: TrainLoopConfig
   if not keep:
     raise ValueError(f"training: all {len(examples)} examples are longer than "
                      f"train.seq_len={cfg.seq_len}; raise train.seq_len.")
-  return packing.shuffled(keep, cfg.seed), len(drop)
+  return keep, len(drop)
 
 
 class Trainer:

@@ -74,14 +74,12 @@ def test_trainer_drops_and_counts_overlong_examples():
     trainer.prepare([long], TrainLoopConfig(seq_len=16))
 
 
-def test_examples_are_shuffled_with_the_seed_before_packing():
+def test_examples_are_shuffled_with_the_seed():
   # Problem-major input: 10 problems x 10 samples, the problem id in the first prompt token.
   exs = [packing.Example(np.array([3 + p, 4], np.int32), np.array([5, 1], np.int32))
          for p in range(10) for _ in range(10)]
-  a, _ = trainer.prepare(exs, TrainLoopConfig(seq_len=16, seed=0))
-  b, _ = trainer.prepare(exs, TrainLoopConfig(seq_len=16, seed=0))
-  c, _ = trainer.prepare(exs, TrainLoopConfig(seq_len=16, seed=1))
   ids = lambda xs: [int(e.prompt[0]) for e in xs]
+  a, b, c = packing.shuffled(exs, 0), packing.shuffled(exs, 0), packing.shuffled(exs, 1)
   assert ids(a) == ids(b) != ids(c)
   assert sorted(ids(a)) == ids(exs)
   # A packed row (4 examples of 4 tokens at seq_len 16) mixes problems.

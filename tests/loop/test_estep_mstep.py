@@ -93,7 +93,7 @@ def test_mstep_starts_from_given_init_and_returns_best(setup):
                     mesh, toy.RULES, params, [], lambda p: 0.0)
 
 
-def test_mstep_never_returns_the_init_and_stops_without_improvement(setup):
+def test_mstep_keeps_the_init_when_no_step_beats_it(setup):
   mesh, params, _, _ = setup
   kept = [{"prompt_tokens": [5, 6, 7], "sample_tokens": [8, 9, 1], "reward": 1.0}] * 8
   rewards = iter([0.5, 0.2, 0.4, 0.1])  # nothing beats the init's 0.5
@@ -101,8 +101,37 @@ def test_mstep_never_returns_the_init_and_stops_without_improvement(setup):
                         mstep.MStepConfig(max_steps=8, eval_every=2, patience=2), mesh, toy.RULES,
                         params, mstep.examples_from_kept(kept), lambda p: next(rewards))
   assert res.val_curve == [(0, 0.5), (2, 0.2), (4, 0.4)]  # stopped after 2 evaluations
-  assert res.best_step == 4 and res.best_val_reward == 0.4
+  assert res.kept_init and res.best_step == 0 and res.best_val_reward == 0.5
+  same = jax.tree.map(lambda a, b: np.array_equal(a, b), params, res.params)
+  assert all(jax.tree.leaves(same))  # the init itself, not the worse fine-tuned step
   assert [h["step"] for h in res.history][-1] == 4
+
+
+def test_mstep_counts_overlong_samples_it_drops(setup):
+  mesh, params, _, _ = setup
+  kept = [{"prompt_tokens": [5, 6, 7], "sample_tokens": [8, 9, 1], "reward": 1.0}] * 4
+  kept += [{"prompt_tokens": list(range(3, 20)), "sample_tokens": [8, 9, 1], "reward": 1.0}]
+  rewards = iter([0.1, 0.5, 0.6])
+  res = mstep.run_mstep(toy.TOY, TrainLoopConfig(seq_len=16, rows_per_micro=2, num_steps=4),
+                        mstep.MStepConfig(max_steps=4, eval_every=2, patience=2), mesh, toy.RULES,
+                        params, mstep.examples_from_kept(kept), lambda p: next(rewards))
+  assert res.dropped_overlong == 1 and not res.kept_init and res.best_step == 4
+
+
+def test_mstep_packs_the_kept_samples_shuffled(setup, monkeypatch):
+  mesh, params, _, _ = setup
+  from restem_jax.training import packing
+  packed = []
+  real = packing.pack
+  monkeypatch.setattr(packing, "pack", lambda exs, *a, **k: packed.append(list(exs)) or real(
+      exs, *a, **k))
+  kept = [{"prompt_tokens": [3 + p, 4], "sample_tokens": [8, 1], "reward": 1.0}
+          for p in range(6) for _ in range(5)]  # problem-major, as the E-step writes them
+  mstep.run_mstep(toy.TOY, TrainLoopConfig(seq_len=16, rows_per_micro=2, num_steps=2),
+                  mstep.MStepConfig(max_steps=2, eval_every=2, patience=1), mesh, toy.RULES,
+                  params, mstep.examples_from_kept(kept), lambda p: 0.0)
+  order = [int(e.prompt[0]) for e in packed[0]]
+  assert sorted(order) == [3 + p for p in range(6) for _ in range(5)] != order
 
 
 def test_training_tokens_cut_at_stop_sequence_keep_sampled_ids():
@@ -135,3 +164,34 @@ def test_dedup_is_on_the_trained_ids_not_the_uncut_text():
   assert len(trained) == len(set(trained)) == 2  # "x = 1\n" once, "x = 2\n" once
   assert [k["sample_index"] for k in rec["kept"]] == [0, 5]
   assert rec["stats"]["kept_per_problem"] == {"mbpp/1": 2}
+
+
+def test_prompt_longer_than_the_largest_bucket_is_skipped_and_counted(setup, tmp_path):
+  mesh, params, sampler, pool = setup
+  long = Problem(**{**_problem(9, "1").__dict__, "id": "t/long", "prompt": "Q: 123456789\nA:"})
+  problems = [_problem(0, "1"), long, _problem(1, "1")]
+  cfg = estep.EStepConfig(num_samples=2, max_per_problem=2, chunk_problems=2)
+  recs = estep.run_estep(params, problems, sampler, SamplingParams.greedy(), pool, cfg,
+                         str(tmp_path / "e"), seed=0, iteration=1, policy="base")
+  assert estep.skipped_long_prompts(recs) == 1
+  seen = {pid for r in recs for pid in r["stats"]["correct_per_problem"]}
+  assert seen == {"t/0", "t/1"}
+  # A chunk of only over-long prompts is recorded (and resumes) as skipped, not a crash.
+  recs = estep.run_estep(params, [long], sampler, SamplingParams.greedy(), pool, cfg,
+                         str(tmp_path / "e2"), seed=0, iteration=1, policy="base")
+  assert estep.skipped_long_prompts(recs) == 1 and estep.kept_samples(recs) == []
+
+
+@pytest.mark.parametrize("fields, match", [
+    (dict(seq_len=96), r"train.seq_len=96 < max\(sampler.prompt_buckets\)=32 \+ "
+                       r"sampler.max_new_tokens=64 \+ 1 = 97"),
+    (dict(max_len=90), r"model.max_len=90 < max\(sampler.prompt_buckets\)=32 \+ "
+                       r"sampler.max_new_tokens=64 = 96"),
+    (dict(max_len=100, seq_len=128), r"model.max_len=100 < train.seq_len=128"),
+])
+def test_config_lengths_that_do_not_fit_name_the_fields(fields, match):
+  from restem_jax.loop import length_check
+  kw = dict(seq_len=128, prompt_buckets=(32,), max_new_tokens=64, max_len=256)
+  length_check.check_lengths(**kw)  # the toy default's lengths fit
+  with pytest.raises(ValueError, match=match):
+    length_check.check_lengths(**{**kw, **fields})

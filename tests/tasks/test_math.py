@@ -100,3 +100,29 @@ def test_missing_file_names_the_file_and_config_field(tmp_path, task, missing):
   with pytest.raises(FileNotFoundError) as err:
     math_problems("test", str(tmp_path), 0, task=task)
   assert missing in str(err.value) and "task.data_dir" in str(err.value)
+
+
+MATH_TRAIN = f"{FIXTURES}/math_train"  # math/train.jsonl only (worked solutions)
+
+
+def test_train_jsonl_gives_worked_reference_solutions(caplog):
+  with caplog.at_level(logging.WARNING):
+    train = math_problems("train", MATH_TRAIN, 0)
+    validation = math_problems("validation", MATH_TRAIN, 0)
+  # 12 fixture records - 2 few-shot problems - 1 with an empty \boxed{}.
+  assert len(train) + len(validation) == 9 and validation
+  assert "skipped 1 of" in caplog.text
+  for p in train + validation:
+    assert p.id.startswith("math/train/") and p.reference_solution.startswith("\n")
+    assert p.reference_solution.endswith(
+        f"Final Answer: The final answer is ${p.answer}$. I hope it is correct.")
+    verdict = checkers.check("math", p.reference_solution, dict(p.checker_payload))
+    assert verdict.is_correct, (p.id, verdict)
+  by_id = {p.id: p for p in train + validation}
+  assert by_id["math/train/algebra/24014"].answer == "2"  # brace-less "\boxed 2"
+
+
+def test_train_answers_file_is_the_fallback(tmp_path):
+  # The fixtures dir holds only train_answers.jsonl: problems, no reference solutions.
+  assert math_problems("train", FIXTURES, 0) and all(
+      p.reference_solution == "" for p in math_problems("train", FIXTURES, 0))
