@@ -81,6 +81,7 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       sft_baseline=True,   # also fine-tune the base on the reference solutions (report row)
       on_empty="stop",     # an E-step that keeps nothing: 'stop' | 'continue'
       val_on_train=False,  # a task without validation split: M-step early-stops on train
+      checkpoints=(),      # mode 'eval': params dirs to evaluate (e.g. a run's W/iter_2/policy)
   ))
   c.base = ml_collections.ConfigDict(dict(
       checkpoint="",       # base params (Orbax dir); '' = W/base (pretrained if missing)
@@ -117,6 +118,10 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       temperature=1.0,     # paper: 1.0
       top_p=0.95,          # paper: 0.95
       top_k=0,             # no top-k filter for evaluation samples
+      # Other tasks every model is also evaluated on (label -> task, data_dir, limit, ...;
+      # restem_jax/loop/transfer.py), e.g. on the command line:
+      # --config.eval.transfer_tasks='{"gsm8k": {"data_dir": "/work/shared/data"}}'
+      transfer_tasks=ml_collections.ConfigDict(),
   ))
   c.sampler = ml_collections.ConfigDict(dict(
       # Left-padded prompt lengths (one program each). Toy prompts are <= 17 chars; the

@@ -92,7 +92,7 @@ def vocabulary(c) -> seqio.Vocabulary:
 
 
 def loop_config(c) -> LoopConfig:
-  return build(LoopConfig, "loop", c.loop.to_dict())
+  return build(LoopConfig, "loop", _tuples(c.loop.to_dict()))
 
 
 def estep_config(c) -> EStepConfig:
@@ -100,7 +100,9 @@ def estep_config(c) -> EStepConfig:
 
 
 def eval_config(c) -> EvalConfig:
-  return build(EvalConfig, "eval", _tuples(c.eval.to_dict()))
+  d = _tuples(c.eval.to_dict())
+  d.pop("transfer_tasks", None)  # restem_jax.loop.transfer reads these
+  return build(EvalConfig, "eval", d)
 
 
 _MSTEP_LOOP_FIELDS = ("max_steps", "eval_every", "patience")

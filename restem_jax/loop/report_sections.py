@@ -30,3 +30,39 @@ def notes(summary: dict) -> list[str]:
   for text in (summary.get('notes') or {}).values():
     out.append(f'- **{text}**')
   return ['## Run notes', '', *out, ''] if out else []
+
+
+def _fmt(v) -> str:
+  return '-' if v is None else f'{v:.3f}'
+
+
+def transfer(summary: dict) -> list[str]:
+  """'Transfer evaluation' table: greedy pass@1 (and pass@k) per model and transfer task."""
+  models = [('base', summary.get('base') or {})]
+  if summary.get('sft'):
+    models.append(('SFT', summary['sft']))
+  models += [(f"iter {it['iteration']}", it) for it in summary.get('iterations', [])]
+  models += [(m.get('label', m.get('checkpoint', '?')), m) for m in summary.get('checkpoints', [])]
+  models = [(label, m['transfer']) for label, m in models if m.get('transfer')]
+  if not models:
+    return []
+  labels = sorted({t for _, tr in models for t in tr})
+  ks = {t: sorted({k for _, tr in models for k in ((tr.get(t) or {}).get('pass_at_k') or {})},
+                  key=int) for t in labels}
+  header = ['model'] + [c for t in labels for c in [f'{t} pass@1'] + [f'{t} pass@{k}'
+                                                                    for k in ks[t]]]
+  rows = []
+  for label, tr in models:
+    row = [label]
+    for t in labels:
+      rec = tr.get(t) or {}
+      row.append(_fmt(rec.get('pass1')))
+      row += [_fmt((rec.get('pass_at_k') or {}).get(k)) for k in ks[t]]
+    rows.append(row)
+  n = {t: next(tr[t]['n'] for _, tr in models if t in tr) for t in labels}
+  lines = ['## Transfer evaluation', '',
+           'Greedy pass@1 (and pass@k, unbiased estimator, where configured) on tasks the run '
+           'does not train on (' + ', '.join(f'{t}: {n[t]} problems' for t in labels) + ').', '',
+           '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+  lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
+  return lines + ['']

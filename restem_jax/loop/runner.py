@@ -32,6 +32,7 @@ from restem_jax.checkpoint import manager
 from restem_jax.loop import base_model, estep, evaluate, greedy_eval, hosts, manifest, metrics
 from restem_jax.loop import buckets, length_check, mstep, preflight, report, sandbox_policy
 from restem_jax.loop import tensorboard
+from restem_jax.loop import eval_only, transfer
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.tasks import registry, subsample
@@ -80,16 +81,20 @@ class Run:
       self.problems[split], skipped = length_check.split_long_prompts(
           problems, self.sampler, f"task {c.task.name!r} {split} split")
       self.skipped_prompts[split] = len(skipped)
-    for split in ("train", "test"):
+    for split in ("test",) if self.loop.mode == "eval" else ("train", "test"):
       if not self.problems[split]:
         raise ValueError(f"task {c.task.name!r} has no {split} problems "
                          f"(data_dir={c.task.data_dir!r}).")
+    self.transfer = transfer.load(transfer.tasks_from_config(
+        c.eval.get("transfer_tasks") or {}), self.sampler)
     self.notes = preflight.check_validation(c.task.name, self.loop, self.problems["validation"])
     self.runs_sft, sft_notes = preflight.sft_runs(c.task.name, self.loop, self.problems["train"])
     self.notes.update(sft_notes)
     self.history: list[dict] = []
 
   def _problems(self, split: str, limit: int):
+    if self.loop.mode == "eval" and split != "test":
+      return []  # eval-only runs read the test split alone
     problems = registry.load_problems(self.c.task.name, split, self.c.task.data_dir,
                                       self.c.task.seed)
     return subsample.stratified(problems, limit, seed=self.c.task.seed, split=split)
@@ -110,10 +115,14 @@ class Run:
     return record
 
   def evaluate(self, params, pool, bucket_draws: bool = False) -> dict:
-    return evaluate.evaluate(params, self.sampler, pool, self.eval_cfg,
-                             test=self.problems["test"], train=self.problems["train"],
-                             validation=self.problems["validation"], seed=self.c.seed,
-                             bucket_draws=bucket_draws)
+    result = evaluate.evaluate(params, self.sampler, pool, self.eval_cfg,
+                               test=self.problems["test"], train=self.problems["train"],
+                               validation=self.problems["validation"], seed=self.c.seed,
+                               bucket_draws=bucket_draws)
+    if self.transfer:
+      result["transfer"] = transfer.evaluate(params, self.transfer, self.sampler, pool,
+                                             self.eval_cfg, seed=self.c.seed)
+    return result
 
   def val_reward_fn(self, pool):
     """The M-step's "reward on D_val": greedy pass@1 on validation (else on train)."""
@@ -230,6 +239,13 @@ class Run:
 
   def run(self) -> dict:
     c, loop = self.c, self.loop
+    sandbox = SandboxConfig(cpu_time_s=c.verifier.cpu_time_s,
+                            require_bubblewrap=sandbox_policy.require_bubblewrap(
+                                c.verifier.require_bubblewrap,
+                                {p.verifier_task for ps in self.problems.values() for p in ps}))
+    if loop.mode == "eval":
+      with VerifierPool(c.verifier.num_workers, c.verifier.timeout_s, sandbox=sandbox) as pool:
+        return eval_only.run_eval(self, pool)
     holder = {}
 
     def do_base():
@@ -239,10 +255,6 @@ class Run:
 
     b = self.stage("base", do_base)
     base_params = holder["params"] if "params" in holder else self.restore(b["checkpoint"])
-    sandbox = SandboxConfig(cpu_time_s=c.verifier.cpu_time_s,
-                            require_bubblewrap=sandbox_policy.require_bubblewrap(
-                                c.verifier.require_bubblewrap,
-                                {p.verifier_task for ps in self.problems.values() for p in ps}))
     with VerifierPool(c.verifier.num_workers, c.verifier.timeout_s, sandbox=sandbox) as pool:
       base_eval = self.stage("base_eval",
                              lambda: self.evaluate(base_params, pool, bucket_draws=True))
@@ -354,6 +366,8 @@ def _scalars(d: dict) -> dict:
       out[k] = v
     elif k in ("test_pass_at_k", "test_maj_at_k") and v:
       out.update({f"{k[5:]}_{kk}": vv for kk, vv in v.items()})
+    elif k == "transfer":
+      out.update(transfer.scalars(v))
   return out
 
 
@@ -363,6 +377,10 @@ def run(c, workdir: str) -> dict:
   summary = Run(c, workdir).run()
   logging.info("run finished: %.0fs in this process, %.0fs of stages in all",
                time.perf_counter() - t0, summary["wall_seconds"])
+  if summary["mode"] == "eval":
+    print("\n".join(f"{r['checkpoint']}: test pass@1 {r['test_pass1']:.3f}"
+                    for r in summary["checkpoints"]))
+    return summary
   b = summary["base"]
   lines = [f"base: test pass@1 {b['test_pass1']:.3f} train {b['train_pass1']:.3f}"]
   if summary.get("sft"):

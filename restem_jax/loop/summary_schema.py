@@ -141,7 +141,15 @@ def _check(path: str, obj: Any, required: dict[str, Checker],
       check(f'{path}[{key!r}]', obj[key])
 
 
-_MODEL_EVAL = {'test_pass_at_k': _at_k, 'test_maj_at_k': _at_k,
+def _transfer(path, v):
+  _dict(path, v)
+  for label, rec in v.items():
+    _check(f'{path}[{label!r}]', rec, {'task': _str, 'n': _int, 'pass1': _fraction},
+           {'pass_at_k': _at_k, 'per_difficulty': _per_difficulty,
+            'skipped_long_prompts': _int})
+
+
+_MODEL_EVAL = {'transfer': _transfer, 'test_pass_at_k': _at_k, 'test_maj_at_k': _at_k,
                'per_difficulty': _per_difficulty}
 
 _BASE_REQUIRED = {'test_pass1': _fraction, 'train_pass1': _fraction}
@@ -176,6 +184,18 @@ _TOP_OPTIONAL = {'sft': lambda p, v: _check(p, v, _SFT_REQUIRED,
                  'kept_init': _int, 'skipped_long_prompts': _int_map, 'notes': _str_map}
 
 
+def _checkpoints(path, v):
+  if not isinstance(v, list) or not v:
+    _fail(path, 'expected a non-empty list')
+  for i, row in enumerate(v):
+    _check(f'{path}[{i}]', row, {'index': _int, 'checkpoint': _str, 'test_pass1': _fraction},
+           _MODEL_EVAL)
+
+
+_EVAL_ONLY_REQUIRED = {'task': _str, 'mode': _str, 'seed': _int, 'wall_seconds': _number,
+                       'checkpoints': _checkpoints}
+
+
 def validate_summary(summary: Any) -> None:
   """Check ``summary`` against the schema above.
 
@@ -183,4 +203,8 @@ def validate_summary(summary: Any) -> None:
     ValueError: naming the first missing or mistyped key path, e.g.
       ``summary['base']['test_pass1']: missing required key``.
   """
+  if isinstance(summary, dict) and summary.get('mode') == 'eval':  # loop/eval_only.py
+    _check('summary', summary, _EVAL_ONLY_REQUIRED,
+           {k: _TOP_OPTIONAL[k] for k in ('skipped_long_prompts', 'notes')})
+    return
   _check('summary', summary, _TOP_REQUIRED, _TOP_OPTIONAL)
