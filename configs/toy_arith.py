@@ -157,6 +157,8 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
     raise ValueError(f"unknown preset {preset!r} for configs/toy_arith.py; known: 'tiny'.")
   c.teacher = ml_collections.ConfigDict(dict(
       checkpoint="",       # distill mode: Orbax params dir of the teacher
+      estep_dir="",        # distill mode: reuse a finished run's E-step (run dir or iter_i/estep)
+      min_correct=0,       # distill: only problems with >= this many correct teacher samples
       model=c.model.to_dict(),  # teacher architecture (default: the student's)
   ))
   return c

@@ -32,7 +32,7 @@ from restem_jax.checkpoint import manager
 from restem_jax.loop import base_model, estep, evaluate, greedy_eval, hosts, manifest, metrics
 from restem_jax.loop import buckets, length_check, mstep, preflight, report, sandbox_policy
 from restem_jax.loop import tensorboard
-from restem_jax.loop import eval_only, transfer
+from restem_jax.loop import distill_reuse, eval_only, transfer
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.tasks import registry, subsample
@@ -187,6 +187,17 @@ class Run:
 
   # ---------------------------------------------------------------- iteration
 
+  def estep_chunks(self, policy, train, sampler, pool, out_dir, i, policy_path, progress=None):
+    """The E-step's chunk records: sampled (resumable), or reused (distill_reuse.py)."""
+    t = self.c.get("teacher") or {}
+    if self.loop.mode == "distill" and t.get("estep_dir"):
+      return distill_reuse.load(t.estep_dir, train, sampler.encode, t.get("min_correct", 0))
+    chunks = estep.run_estep(policy, train, sampler, self.sampling, pool, self.estep_cfg,
+                             out_dir, seed=self.c.seed, iteration=i, policy=policy_path,
+                             progress=progress)
+    return distill_reuse.filter_min_correct(chunks, t.get("min_correct", 0)) if (
+        self.loop.mode == "distill") else chunks
+
   def run_iteration(self, i: int, policy, policy_path: str, sampler, base_params, prev_params,
                     pool) -> tuple[dict, object, str]:
     """One E-step / M-step / evaluation; returns (record, new policy params, its path)."""
@@ -196,9 +207,8 @@ class Run:
     def do_estep():
       advance, close = _progress(f"iter {i} E-step (problems)", len(train))
       try:
-        chunks = estep.run_estep(policy, train, sampler, self.sampling, pool, self.estep_cfg,
-                                 out_dir, seed=self.c.seed, iteration=i, policy=policy_path,
-                                 progress=advance)
+        chunks = self.estep_chunks(policy, train, sampler, pool, out_dir, i, policy_path,
+                                   progress=advance)
       finally:
         close()
       kept_per, verdicts = {}, collections.Counter()
@@ -216,9 +226,8 @@ class Run:
               "timing": estep.timing_summary(chunks)}
 
     e = self.stage(f"iter_{i}/estep", do_estep)
-    kept = estep.kept_samples(estep.run_estep(  # all chunks exist: this only reads them
-        policy, train, sampler, self.sampling, pool, self.estep_cfg, out_dir, seed=self.c.seed,
-        iteration=i, policy=policy_path))
+    kept = estep.kept_samples(self.estep_chunks(  # all chunks exist: this only reads them
+        policy, train, sampler, pool, out_dir, i, policy_path))
     if not kept:
       logging.warning("iteration %d: the E-step kept no correct sample (%s); no M-step.", i,
                       e["verdicts"])
@@ -267,7 +276,10 @@ class Run:
         sft = self.stage("sft", do_sft)
       policy, policy_path, sampler = base_params, b["checkpoint"], self.sampler
       if loop.mode == "distill":
-        sampler, policy, policy_path = self.teacher()
+        if c.teacher.get("estep_dir"):  # reuse a finished run's E-step: no teacher model
+          policy_path = distill_reuse.resolve(c.teacher.estep_dir)
+        else:
+          sampler, policy, policy_path = self.teacher()
       iterations, prev = [], base_params
       for i in range(1, loop.iterations + 1):
         rec, new_policy, new_path = self.run_iteration(i, policy, policy_path, sampler,
