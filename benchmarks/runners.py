@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import models
-from restem_jax.sampling import decode
+from restem_jax.sampling import decode, stops
 from restem_jax.sharding import partitioning
 from restem_jax.training import optimizer, train_step
 
@@ -28,11 +28,12 @@ class OursDecode:
                temperature=TEMPERATURE, top_k=TOP_K):
     self.mesh = mesh
     self.fn = decode.jit_generate(cfg, num_samples=num_samples, max_new_tokens=new_tokens,
-                                  top_k=top_k, eos_id=NEVER_EOS)
+                                  top_k=top_k)
     b = prompts_BxP.shape[0]
+    never = stops.build_table((b"",) * cfg.vocab_size, (), {NEVER_EOS})
     self.args = (params, jnp.asarray(prompts_BxP), jnp.asarray(lens_B),
-                 jnp.arange(b, dtype=jnp.int32), jnp.int32(0), jnp.int32(0), jnp.int32(0),
-                 jnp.float32(temperature), jnp.float32(1.0))
+                 jnp.arange(b, dtype=jnp.int32), jnp.ones((b,), bool), jnp.int32(0),
+                 jnp.int32(0), jnp.int32(0), jnp.float32(temperature), jnp.float32(1.0), never)
     self.seed = 0
 
   def compile(self) -> float:
@@ -43,7 +44,7 @@ class OursDecode:
 
   def __call__(self):
     self.seed += 1
-    args = self.args[:4] + (jnp.int32(self.seed),) + self.args[5:]
+    args = self.args[:5] + (jnp.int32(self.seed),) + self.args[6:]
     with partitioning.activation_sharding(self.mesh, models.RULES):
       out = self.fn(*args)
     return jax.block_until_ready(out)["tokens"]

@@ -24,7 +24,7 @@ from restem_jax.loop import length_check
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler, SamplerOutput
 from restem_jax.sampling.strategies import SamplingParams
-from restem_jax.tasks.completion import checker_sample, truncate_at_stop
+from restem_jax.tasks.completion import checker_sample, stop_sequences_for, truncate_at_stop
 from restem_jax.tasks.problem import Problem
 from restem_jax.verify.pool import VerifierPool
 
@@ -143,7 +143,8 @@ def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: S
         progress(len(skipped))
       continue
     out = sampler.sample(params, [p.prompt for p in chunk], [keys.problem_index(p.id) for p in chunk],
-                         cfg.num_samples, sampling, seed=seed, iteration=iteration)
+                         cfg.num_samples, sampling, seed=seed, iteration=iteration,
+                         stop_sequences=stop_sequences_for(chunk))
     if not hosts.owns(c):
       continue
     timing = {"sample_seconds": time.perf_counter() - t0, "submitted": time.perf_counter(),

@@ -18,7 +18,7 @@ from restem_jax.loop import greedy_eval, hosts, majority, metrics
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sampling.strategies import SamplingParams
-from restem_jax.tasks.completion import checker_sample
+from restem_jax.tasks.completion import checker_sample, stop_sequences_for
 from restem_jax.tasks.problem import Problem
 from restem_jax.verify import checkers
 from restem_jax.verify.math_checker import extract_answer, normalize_answer
@@ -57,7 +57,8 @@ def _sample_and_verify(params, problems, sampler, pool, cfg, seed, iteration):
   sampling = SamplingParams(cfg.temperature, cfg.top_k, cfg.top_p)
   out = sampler.sample(params, [p.prompt for p in problems],
                        [keys.problem_index(p.id) for p in problems], cfg.num_samples, sampling,
-                       seed=seed, iteration=iteration)
+                       seed=seed, iteration=iteration,
+                       stop_sequences=stop_sequences_for(problems))
   return out, _verify(pool, problems, out.texts)
 
 

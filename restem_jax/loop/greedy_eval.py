@@ -9,7 +9,7 @@ from restem_jax.loop import hosts
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sampling.strategies import SamplingParams
-from restem_jax.tasks.completion import checker_sample
+from restem_jax.tasks.completion import checker_sample, stop_sequences_for
 from restem_jax.tasks.problem import Problem
 from restem_jax.verify.pool import VerifierPool
 
@@ -27,7 +27,7 @@ def greedy_pass1(params, problems: Sequence[Problem], sampler: Sampler, pool: Ve
     raise ValueError("greedy_pass1: no problems to evaluate.")
   out = sampler.sample(params, [p.prompt for p in problems],
                        [keys.problem_index(p.id) for p in problems], 1, SamplingParams.greedy(),
-                       seed=seed)
+                       seed=seed, stop_sequences=stop_sequences_for(problems))
   verdicts = [row[0] for row in hosts.verify_split(pool, problems, out.texts, submit)]
   correct = {p.id: v.status == "correct" for p, v in zip(problems, verdicts)}
   by_level = collections.defaultdict(list)

@@ -3,7 +3,9 @@
 Prompts are padded (on the left) to the smallest configured bucket that fits,
 and the number of prompts per device call is fixed, so a whole E-step compiles
 one program per bucket. Sampling keys depend only on (seed, iteration, problem,
-sample), never on the batch a prompt landed in.
+sample), never on the batch a prompt landed in. Rows end on device at the EOS set
+or at the task's stop strings (`stops.py`); the texts still hold the stop string
+(callers cut it with `tasks.completion.truncate_at_stop`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 
 from restem_jax import vocab as vocab_lib
 from restem_jax.model.config import ModelConfig
-from restem_jax.sampling import decode
+from restem_jax.sampling import decode, stops
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.sharding import host_arrays
 from restem_jax.sharding import mesh as mesh_lib
@@ -35,17 +37,21 @@ class SamplerConfig:
 class SamplerOutput:
   """Samples for P prompts x N samples, problem-major.
 
-  tokens: int32 [P, N, M], PAD after EOS (EOS included when produced).
-  lengths: int32 [P, N] generated tokens including EOS.
+  tokens: int32 [P, N, M], PAD after a row's last token (the EOS, or the token that
+    completes a stop string, is included).
+  lengths: int32 [P, N] generated tokens including that last token.
   logprobs: float32 [P, N, M] log p_model(token) at temperature 1; 0 past `lengths`.
   texts: P lists of N decoded strings (EOS and padding removed).
   prompt_tokens: P int32 arrays, the exact prompt ids the samples continue.
+  decode_row_steps: rows x decode steps the device ran, summed over its calls (filler
+    rows and rows that finished early included: the decode work actually paid for).
   """
   tokens: np.ndarray
   lengths: np.ndarray
   logprobs: np.ndarray
   texts: list[list[str]]
   prompt_tokens: list[np.ndarray]
+  decode_row_steps: int = 0
 
   def sample_tokens(self, p: int, n: int) -> np.ndarray:
     return self.tokens[p, n, : self.lengths[p, n]]
@@ -88,13 +94,22 @@ class Sampler:
     if key not in self._fns:
       self._fns[key] = decode.jit_generate(
           self._model_cfg, num_samples=num_samples, max_new_tokens=self._cfg.max_new_tokens,
-          top_k=top_k, eos_id=self._vocab.eos_id, pad_id=0)
+          top_k=top_k, pad_id=0)
+    return self._fns[key]
+
+  def stop_table(self, stop_sequences: Sequence[str]) -> stops.StopTable:
+    key = ("stops", tuple(stop_sequences))
+    if key not in self._fns:
+      self._fns[key] = stops.table_for(self._vocab, self._model_cfg.vocab_size, key[1])
     return self._fns[key]
 
   def sample(self, params, prompts: Sequence[str | np.ndarray], problem_idx: Sequence[int],
              num_samples: int, sampling: SamplingParams, *, seed: int, iteration: int = 0,
-             sample_offset: int = 0) -> SamplerOutput:
-    """Samples `num_samples` continuations of every prompt (strings or token ids)."""
+             sample_offset: int = 0, stop_sequences: Sequence[str] = ()) -> SamplerOutput:
+    """Samples `num_samples` continuations of every prompt (strings or token ids).
+
+    A row ends at the vocabulary's EOS set or once its text contains one of
+    `stop_sequences` (e.g. `tasks.completion.STOP_SEQUENCES[task]`)."""
     if len(prompts) != len(problem_idx):
       raise ValueError(f"{len(prompts)} prompts but {len(problem_idx)} problem indices.")
     encoded = [self.encode(p) if isinstance(p, str) else np.asarray(p, np.int32) for p in prompts]
@@ -109,22 +124,25 @@ class Sampler:
     order = sorted(range(len(encoded)), key=lambda i: (self.bucket_for(len(encoded[i])), i))
     per_batch = max(self._cfg.prompts_per_batch, 1)
     per_batch = -(-per_batch // self._dp) * self._dp
-    start = 0
+    table = self.stop_table(stop_sequences)
+    start, row_steps = 0, 0
     while start < len(order):
       bucket = self.bucket_for(len(encoded[order[start]]))
       idx = [i for i in order[start:start + per_batch]
              if self.bucket_for(len(encoded[i])) == bucket]
       start += len(idx)
       res = self._run_batch(params, [encoded[i] for i in idx], [problem_idx[i] for i in idx], bucket,
-                            per_batch, num_samples, sampling, seed, iteration, sample_offset)
+                            per_batch, num_samples, sampling, seed, iteration, sample_offset,
+                            table)
       for j, i in enumerate(idx):
         out_tokens[i], out_lp[i], out_len[i] = res[0][j], res[1][j], res[2][j]
+      row_steps += res[3]
     texts = [[self._vocab.decode_continuation(encoded[p], out_tokens[p, n, : out_len[p, n]])
               for n in range(num_samples)] for p in range(len(encoded))]
-    return SamplerOutput(out_tokens, out_len, out_lp, texts, encoded)
+    return SamplerOutput(out_tokens, out_len, out_lp, texts, encoded, row_steps)
 
   def _run_batch(self, params, prompts, problem_idx, bucket, batch, num_samples, sampling, seed,
-                 iteration, sample_offset):
+                 iteration, sample_offset, table):
     """Pads to (batch, bucket), runs the compiled loop, returns [b, N, ...] numpy arrays."""
     b = len(prompts)
     tokens_BxP = np.zeros((batch, bucket), np.int32)
@@ -133,15 +151,17 @@ class Sampler:
     for j, (p, q) in enumerate(zip(prompts, problem_idx)):
       tokens_BxP[j, bucket - len(p):] = p
       lens_B[j], pidx_B[j] = len(p), q
-    tokens_BxP[b:, -1] = self._vocab.eos_id  # filler rows: a 1-token prompt that is never read
+    tokens_BxP[b:, -1] = self._vocab.eos_id  # filler rows: a 1-token prompt, done from the start
+    active_B = np.arange(batch) < b
     shard = partitioning.batch_sharding(self._mesh, self._rules, 2)
     shard1 = partitioning.batch_sharding(self._mesh, self._rules, 1)
     with partitioning.activation_sharding(self._mesh, self._rules):
       out = self._fn(num_samples, sampling.top_k)(
           params, jax.device_put(tokens_BxP, shard), jax.device_put(lens_B, shard1),
-          jax.device_put(pidx_B, shard1), jnp.int32(seed), jnp.int32(iteration),
-          jnp.int32(sample_offset), jnp.float32(sampling.temperature), jnp.float32(sampling.top_p))
+          jax.device_put(pidx_B, shard1), jax.device_put(active_B, shard1), jnp.int32(seed),
+          jnp.int32(iteration), jnp.int32(sample_offset), jnp.float32(sampling.temperature),
+          jnp.float32(sampling.top_p), table)
     out = host_arrays.fetch(out)  # every process gets the whole batch
     shape = (batch, num_samples, -1)
     return (out["tokens"].reshape(shape)[:b], out["logprobs"].reshape(shape)[:b],
-            out["lengths"].reshape(batch, num_samples)[:b])
+            out["lengths"].reshape(batch, num_samples)[:b], int(out["steps"]) * batch * num_samples)

@@ -26,6 +26,20 @@ STOP_SEQUENCES: dict[str, tuple[str, ...]] = {
 }
 
 
+def stop_sequences_for(problems) -> tuple[str, ...]:
+  """The stop strings the sampler ends rows at for these problems (one task's set).
+
+  Raises when the problems' verifier tasks have different stop sets: one sampler call
+  applies one set to every row, and another task's stop must not cut a sample short.
+  """
+  sets = {STOP_SEQUENCES.get(p.verifier_task, ()) for p in problems}
+  if len(sets) > 1:
+    tasks = sorted({p.verifier_task for p in problems})
+    raise ValueError(f"problems of tasks {tasks} have different stop sequences; sample each "
+                     "task separately.")
+  return sets.pop() if sets else ()
+
+
 def truncate_at_stop(verifier_task: str, completion: str) -> str:
   """`completion` up to the earliest stop sequence of its task, if any occurs."""
   cut = len(completion)
