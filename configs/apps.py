@@ -53,6 +53,8 @@ import importlib.util
 import os
 import sys
 
+import ml_collections
+
 
 # The docstring's cost ESTIMATE: card_presets.estimate(model, **COST_INPUTS)
 # (tests/test_run_cards.py checks the totals quoted above).
@@ -120,8 +122,13 @@ def get_config(preset: str = "smollm2_135m"):
       cpu_time_s=4.0,         # CPU seconds per test case (APPS harness: 4 s)
       require_bubblewrap=True,  # never run model-written programs unsandboxed
   )
+  c.eval.transfer_tasks = ml_collections.ConfigDict(dict(
+      # paper Figure 3 (right): greedy pass@1 on all 164 problems, from the same DATA
+      humaneval=dict(data_dir=c.task.get_ref("data_dir"), limit=0),
+  ))
   if preset == "smollm2_135m":  # CPU smoke: a few problems, one short iteration
     c.task.update(train_limit=16, val_limit=8, test_limit=16)
+    c.eval.transfer_tasks.humaneval.limit = 16
     c.loop.update(num_iterations=1)
     c.estep.update(num_samples=4, chunk_problems=8)
     c.mstep.update(max_steps=20, eval_every=10, warmup_steps=2, learning_rate=2e-5)

@@ -44,6 +44,8 @@ import importlib.util
 import os
 import sys
 
+import ml_collections
+
 
 # The docstring's cost ESTIMATE: card_presets.estimate(model, **COST_INPUTS)
 # (tests/test_run_cards.py checks the totals quoted above).
@@ -106,8 +108,12 @@ def get_config(preset: str = "smollm2_135m"):
       top_p=0.95,
       top_k=0,
   )
+  c.eval.transfer_tasks = ml_collections.ConfigDict(dict(
+      math500=dict(data_dir=c.task.get_ref("data_dir"), limit=0),  # harder math, same DATA
+  ))
   if preset == "smollm2_135m":  # CPU smoke: a few problems, one short iteration
     c.task.update(train_limit=16, val_limit=8, test_limit=16)
+    c.eval.transfer_tasks.math500.limit = 16
     c.loop.update(num_iterations=1)
     c.estep.update(num_samples=4, chunk_problems=8)
     c.mstep.update(max_steps=20, eval_every=10, warmup_steps=2, learning_rate=2e-5)

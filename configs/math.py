@@ -51,6 +51,8 @@ import importlib.util
 import os
 import sys
 
+import ml_collections
+
 
 # The docstring's cost ESTIMATE: card_presets.estimate(model, **COST_INPUTS)
 # (tests/test_run_cards.py checks the totals quoted above).
@@ -113,8 +115,15 @@ def get_config(preset: str = "smollm2_135m"):
       top_p=0.95,
       top_k=0,
   )
+  data_dir = c.task.get_ref("data_dir")  # transfer data read from the same DATA
+  c.eval.transfer_tasks = ml_collections.ConfigDict(dict(
+      gsm8k=dict(data_dir=data_dir, limit=0),    # paper Figure 2 (right): greedy pass@1
+      math500=dict(data_dir=data_dir, limit=0),  # the PRM800K 500-problem MATH test split
+  ))
   if preset == "smollm2_135m":  # CPU smoke: a few problems, one short iteration
     c.task.update(train_limit=16, val_limit=8, test_limit=16)
+    c.eval.transfer_tasks.gsm8k.limit = 16
+    c.eval.transfer_tasks.math500.limit = 16
     c.loop.update(num_iterations=1)
     c.estep.update(num_samples=4, chunk_problems=8)
     c.mstep.update(max_steps=20, eval_every=10, warmup_steps=2, learning_rate=2e-5)

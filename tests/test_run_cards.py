@@ -27,7 +27,7 @@ from tokenizers import pre_tokenizers, trainers
 import restem_jax.tasks  # noqa: F401  (registers every task)
 from restem_jax import run_config
 from restem_jax.checkpoint import manager
-from restem_jax.loop import runner
+from restem_jax.loop import length_check, runner, transfer
 from restem_jax.model import interface
 from restem_jax.model.config import ModelConfig
 from restem_jax.sharding import mesh as mesh_lib
@@ -75,9 +75,8 @@ def test_preset_validates(card, preset):
   run_config.logical_rules(c)
   model = _checkpoint_model(c, preset)
   run_config.check_model_context(model, c, train.seq_len)
-  longest = max(sampler.prompt_buckets) + sampler.max_new_tokens
-  assert train.seq_len >= longest + 1, "a kept sample of a longest prompt must fit a row"
-  assert model.max_len >= max(longest, train.seq_len)
+  length_check.check_lengths(seq_len=train.seq_len, prompt_buckets=sampler.prompt_buckets,
+                             max_new_tokens=sampler.max_new_tokens, max_len=model.max_len)
   # Mesh for the device count the preset was sized for.
   mesh = dict(zip(c.mesh.axis_names, run_config.mesh_config(c).resolved_sizes(p.devices)))
   dp = mesh["data"] * mesh["fsdp"]
@@ -85,6 +84,9 @@ def test_preset_validates(card, preset):
   assert (sampler.prompts_per_batch * c.estep.num_samples) % dp == 0, mesh
   assert model.num_heads % mesh["tensor"] == 0 and model.num_kv_heads % mesh["tensor"] == 0
   assert c.task.name in registry.available_tasks()
+  c.task.data_dir = "/data"
+  specs = transfer.tasks_from_config(c.eval.transfer_tasks)  # tasks registered, fields valid
+  assert specs and all(s.data_dir == "/data" for s in specs), "transfer data from task.data_dir"
   assert c.base.checkpoint == "" and not c.base.pretrain, "the base comes from a checkpoint"
   assert c.model.dtype == p.dtype and c.model.remat == p.remat
 
@@ -109,7 +111,7 @@ def test_unknown_preset_names_the_known_ones():
 
 
 @pytest.mark.skipif(not os.path.isdir(SHARED_DATA), reason=f"{SHARED_DATA} is not here")
-@pytest.mark.parametrize("task", ["math", "math500", "gsm8k"])
+@pytest.mark.parametrize("task", ["math", "math500", "gsm8k", "humaneval"])
 def test_shared_data_has_the_cards_test_split(task):
   assert registry.load_problems(task, "test", SHARED_DATA, 0, limit=2)
 
@@ -138,18 +140,18 @@ def _tokenizer_dir(path):
   return path, tok.get_vocab_size()
 
 
-def _data_dir(card, tmp):
-  if card == "gsm8k":
-    return FIXTURES
-  d = os.path.join(tmp, "data", card)
-  os.makedirs(d)
-  if card == "math":
-    shutil.copytree(os.path.join(FIXTURES, "math"), d, dirs_exist_ok=True)
-    return os.path.dirname(d)
-  sample = os.path.join(FIXTURES, "apps", "apps_test_sample10.jsonl")  # 3 introductory
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+  """The task fixtures in the layout the cards read: math/train.jsonl (worked solutions),
+  and apps/{train,test}.jsonl from the 10-problem APPS sample (3 introductory problems)."""
+  d = str(tmp_path_factory.mktemp("cards_data") / "data")
+  shutil.copytree(FIXTURES, d)
+  shutil.copy(os.path.join(FIXTURES, "math_train", "math", "train.jsonl"),
+              os.path.join(d, "math", "train.jsonl"))
   for split in ("train", "test"):
-    shutil.copy(sample, os.path.join(d, f"{split}.jsonl"))
-  return os.path.dirname(d)
+    shutil.copy(os.path.join(FIXTURES, "apps", "apps_test_sample10.jsonl"),
+                os.path.join(d, "apps", f"{split}.jsonl"))
+  return d
 
 
 @pytest.fixture(scope="module")
@@ -182,24 +184,27 @@ def _smoke_config(card, ckpt, tok_dir, model, data_dir):
   c.estep.update(num_samples=2, chunk_problems=4)
   c.mstep.update(max_steps=2, eval_every=2)
   c.eval.update(num_samples=2, ks=(1, 2))
-  if card in ("math", "apps"):  # fixtures without reference solutions (train_answers.jsonl,
-    c.loop.sft_baseline = False  # APPS test records): no SFT baseline to run
+  for label in c.eval.transfer_tasks:
+    c.eval.transfer_tasks[label].limit = 2
   return c
 
 
 @pytest.mark.parametrize("card", CARDS)
-def test_smoke_preset_runs_one_iteration(card, tiny_base, tmp_path):
+def test_smoke_preset_runs_one_iteration(card, tiny_base, data_dir, tmp_path):
   ckpt, tok_dir, model = tiny_base
-  c = _smoke_config(card, ckpt, tok_dir, model, _data_dir(card, str(tmp_path)))
+  c = _smoke_config(card, ckpt, tok_dir, model, data_dir)
   assert c.loop.num_iterations == 1
   runner.run(c, str(tmp_path / "W"))
   with open(tmp_path / "W" / "summary.json") as f:
     summary = json.load(f)
-  # A random model keeps no sample, so the iteration's M-step does not run; GSM8K's
-  # fixture has reference rationales, so its SFT baseline fine-tunes and is evaluated.
+  # A random model keeps no sample, so the iteration's M-step does not run; where the
+  # fixture has reference solutions (MATH, GSM8K) the SFT baseline fine-tunes the base.
   assert len(summary["iterations"]) == 1
   assert summary["iterations"][0]["verdicts"], "the E-step sampled and verified"
-  assert ("sft" in summary) == (card == "gsm8k")
+  assert ("sft" in summary) == (card != "apps")
+  transfer = summary["base"]["transfer"]
+  assert sorted(transfer) == sorted(c.eval.transfer_tasks) and all(
+      t["n"] == 2 for t in transfer.values()), transfer
   assert (tmp_path / "W" / "report.md").exists()
 
 
