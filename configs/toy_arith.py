@@ -96,6 +96,7 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       seq_len=128,         # packed row length
       rows_per_micro=32,   # rows per micro-batch
       accum_steps=1,       # gradient accumulation micro-batches per step
+      loss_chunk_len=512,  # positions per LM-head/softmax chunk of the loss; 0 = full BxTxV logits
   ))
   c.estep = ml_collections.ConfigDict(dict(
       num_samples=8,       # N per train problem (paper: 32 MATH, 64 APPS; 8 fits the toy's budget)

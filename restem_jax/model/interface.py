@@ -35,6 +35,21 @@ def logits_fn(cfg: ModelConfig, params, tokens_BxT, segment_ids_BxT, positions_B
   return logits
 
 
+def hidden_fn(cfg: ModelConfig, params, tokens_BxT, segment_ids_BxT, positions_BxT=None):
+  """Forward pass up to the final norm -> hidden states BxTxD (compute dtype), pre-LM-head."""
+  if positions_BxT is None:
+    positions_BxT = masks.positions_from_segments(segment_ids_BxT)
+  hidden, _ = make_module(cfg).apply(
+      {"params": params}, tokens_BxT, positions_BxT, masks.packed_causal_mask(segment_ids_BxT),
+      return_hidden=True)
+  return hidden
+
+
+def lm_head_DxV(cfg: ModelConfig, params):
+  """The output projection: `logits = hidden @ lm_head_DxV` (the embedding when tied)."""
+  return params["embedding"].T if cfg.tie_embeddings else params["lm_head"]
+
+
 def token_logprobs(logits_BxTxV, targets_BxT):
   """log p(target) at each position, fp32."""
   logp = jax.nn.log_softmax(logits_BxTxV.astype(jnp.float32), axis=-1)

@@ -38,9 +38,11 @@ class Transformer(nn.Module):
 
   @nn.compact
   def __call__(self, tokens_BxT, positions_BxT, mask_BxTxS, cache: Cache | None = None,
-               cache_index=None, last_only: bool = False):
+               cache_index=None, last_only: bool = False, return_hidden: bool = False):
     """last_only: return logits for the last position only (Bx1xV); prefill needs no more,
-    and the LM head over all P prompt positions is 10-20% of a small model's prefill."""
+    and the LM head over all P prompt positions is 10-20% of a small model's prefill.
+    return_hidden: return the final-normed hidden states BxTxD instead of logits (the
+    chunked-vocabulary loss applies the LM head itself, see `interface.lm_head_DxV`)."""
     cfg = self.cfg
     embedding_VxD = self.param(
         "embedding", nn.with_logical_partitioning(nn.initializers.normal(1.0), ("vocab", "embed")),
@@ -59,6 +61,8 @@ class Transformer(nn.Module):
     if last_only:
       x = x[:, -1:]
     x = layers.RMSNorm(cfg, name="final_norm")(x)
+    if return_hidden:
+      return x, (new_cache if cache is not None else None)
     if cfg.tie_embeddings:
       logits = jnp.einsum("btd,vd->btv", x, embedding_VxD.astype(cfg.compute_dtype))
     else:

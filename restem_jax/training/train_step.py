@@ -17,7 +17,7 @@ import optax
 
 from restem_jax.model.config import ModelConfig
 from restem_jax.sharding import partitioning
-from restem_jax.training.loss import weighted_nll_sums
+from restem_jax.training.loss import FullLogitsLoss
 
 BATCH_KEYS = ("inputs", "targets", "segment_ids", "positions", "loss_mask", "weights")
 
@@ -57,8 +57,10 @@ def init_state(params, tx: optax.GradientTransformation) -> TrainState:
   return TrainState(step=step, params=params, opt_state=opt_state)
 
 
-def train_step(state: TrainState, batch, *, cfg: ModelConfig, tx, schedule):
-  grad_fn = jax.value_and_grad(lambda p, mb: weighted_nll_sums(cfg, p, mb), has_aux=True)
+def train_step(state: TrainState, batch, *, cfg: ModelConfig, tx, schedule, loss_fn=None):
+  """One optimizer step; `loss_fn(cfg, params, micro_batch) -> (loss_sum, ntok)`."""
+  loss_fn = loss_fn or FullLogitsLoss()
+  grad_fn = jax.value_and_grad(lambda p, mb: loss_fn(cfg, p, mb), has_aux=True)
 
   def micro(carry, mb):
     g_acc, loss_acc, tok_acc = carry
@@ -77,14 +79,19 @@ def train_step(state: TrainState, batch, *, cfg: ModelConfig, tx, schedule):
   return TrainState(step=state.step + 1, params=params, opt_state=opt_state), metrics
 
 
-def make_train_step(cfg: ModelConfig, tx, schedule, mesh, rules, state: TrainState):
-  """Jit `train_step` for this state's sharding; batch rows are data-parallel."""
+def make_train_step(cfg: ModelConfig, tx, schedule, mesh, rules, state: TrainState,
+                    loss_fn=None):
+  """Jit `train_step` for this state's sharding; batch rows are data-parallel.
+
+  `state` may be abstract (ShapeDtypeStructs with shardings): `restem_jax.plan`
+  compiles this same program ahead of time.
+  """
   state_sharding = jax.tree.map(lambda x: x.sharding, state)
   row_spec = jax.sharding.PartitionSpec(
       None, *partitioning.batch_sharding(mesh, rules, 2).spec)
   batch_sharding = {k: jax.sharding.NamedSharding(mesh, row_spec) for k in BATCH_KEYS}
   jitted = jax.jit(
-      lambda s, b: train_step(s, b, cfg=cfg, tx=tx, schedule=schedule),
+      lambda s, b: train_step(s, b, cfg=cfg, tx=tx, schedule=schedule, loss_fn=loss_fn),
       in_shardings=(state_sharding, batch_sharding),
       out_shardings=(state_sharding, partitioning.replicated(mesh)),
       donate_argnums=(0,))
@@ -93,4 +100,5 @@ def make_train_step(cfg: ModelConfig, tx, schedule, mesh, rules, state: TrainSta
     with partitioning.activation_sharding(mesh, rules):
       return jitted(s, {k: b[k] for k in BATCH_KEYS})
   step.batch_sharding = batch_sharding
+  step.jitted = jitted
   return step

@@ -18,6 +18,7 @@ from absl import logging
 
 from restem_jax.model.config import ModelConfig
 from restem_jax.sharding import mesh as mesh_lib
+from restem_jax.training import loss as loss_lib
 from restem_jax.training import packing, train_step
 from restem_jax.training.optimizer import OptimizerConfig, make_optimizer
 
@@ -29,6 +30,7 @@ class TrainLoopConfig:
   accum_steps: int = 1        # micro-batches per optimizer step
   num_steps: int = 100
   seed: int = 0
+  loss_chunk_len: int = 512   # positions per LM-head/softmax chunk; 0 = full BxTxV logits
   optimizer: OptimizerConfig = OptimizerConfig()
 
 
@@ -77,7 +79,7 @@ class Trainer:
     self.state = train_step.init_state(params, self.tx)
     self.dropped_overlong = 0  # examples `fit` dropped as longer than a row
     self._step = train_step.make_train_step(model_cfg, self.tx, self.schedule, mesh, rules,
-                                            self.state)
+                                            self.state, loss_lib.make_loss(cfg.loss_chunk_len))
 
   @property
   def params(self):

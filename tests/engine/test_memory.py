@@ -1,7 +1,14 @@
-"""8B-class memory: optimizer state sharded like the params (FSDP)."""
+"""8B-class memory: optimizer state sharded like the params (FSDP); the chunked-vocabulary loss."""
+
+import dataclasses
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+import pytest
+
+from restem_jax.model.config import ModelConfig
+from restem_jax.training import loss as loss_lib
 
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.training import train_step
@@ -66,3 +73,57 @@ def test_sharded_state_trains():
 
 def assert_equiv(a, b):
   assert a == b or a.is_equivalent_to(b, 1), (a, b)
+
+
+# ---------------------------------------------------------------- chunked loss
+
+def _loss_batch(b, t, vocab, seed=0):
+  rng = np.random.default_rng(seed)
+  seg = np.ones((b, t), np.int32)
+  seg[:, t // 2:] = 2          # two packed segments per row
+  seg[0, t - 3:] = 0           # and trailing padding
+  weights = rng.uniform(0.5, 2.0, (b, t)).astype(np.float32) * (seg > 0)
+  weights[:, :2] = 0.0         # prompt tokens
+  return {"inputs": jnp.asarray(rng.integers(3, vocab, (b, t)), jnp.int32),
+          "targets": jnp.asarray(rng.integers(3, vocab, (b, t)), jnp.int32),
+          "segment_ids": jnp.asarray(seg), "positions": None,
+          "weights": jnp.asarray(weights), "loss_mask": jnp.asarray((weights > 0) * 1.0)}
+
+
+@pytest.mark.parametrize("chunk_len,tie", [(12, False), (5, True)])
+def test_chunked_loss_and_grads_equal_full_logits(chunk_len, tie):
+  cfg = dataclasses.replace(toy.TOY, tie_embeddings=tie)
+  params = toy.init_params(toy.one_device_mesh(), cfg)
+  batch = _loss_batch(3, 32, cfg.vocab_size)
+  ref = jax.value_and_grad(lambda p: loss_lib.FullLogitsLoss()(cfg, p, batch), has_aux=True)
+  got = jax.value_and_grad(lambda p: loss_lib.ChunkedLoss(chunk_len)(cfg, p, batch), has_aux=True)
+  (l_ref, n_ref), g_ref = jax.jit(ref)(params)
+  (l_got, n_got), g_got = jax.jit(got)(params)
+  np.testing.assert_allclose(l_got, l_ref, rtol=1e-6)
+  assert float(n_got) == float(n_ref)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6), g_got, g_ref)
+
+
+def _temp_bytes(loss, cfg, params, batch) -> int:
+  grad = jax.jit(jax.grad(lambda p: loss(cfg, p, batch)[0]))
+  return grad.lower(params).compile().memory_analysis().temp_size_in_bytes
+
+
+def test_chunked_loss_never_materialises_the_logits():
+  """At V = 32k, T = 512 the fp32 BxTxV logits (128 MiB) dominate the full loss's temporaries."""
+  cfg = ModelConfig(vocab_size=32768, embed_dim=32, num_layers=1, num_heads=2, num_kv_heads=1,
+                    head_dim=16, mlp_dim=64, max_len=512)
+  params = toy.init_params(toy.one_device_mesh(), cfg)
+  batch = _loss_batch(2, 512, cfg.vocab_size)
+  logits_bytes = 2 * 512 * cfg.vocab_size * 4
+  full = _temp_bytes(loss_lib.FullLogitsLoss(), cfg, params, batch)
+  chunked = _temp_bytes(loss_lib.ChunkedLoss(64), cfg, params, batch)
+  assert full >= logits_bytes, (full, logits_bytes)
+  assert chunked < logits_bytes / 2, (chunked, logits_bytes)
+
+
+def test_loss_chunk_len_validation():
+  assert isinstance(loss_lib.make_loss(0), loss_lib.FullLogitsLoss)
+  assert loss_lib.make_loss(256) == loss_lib.ChunkedLoss(256)
+  with pytest.raises(ValueError, match="loss_chunk_len"):
+    loss_lib.make_loss(-1)
