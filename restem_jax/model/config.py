@@ -8,6 +8,7 @@ import jax.numpy as jnp
 
 from restem_jax.model import rope
 
+ATTENTION_IMPLS = ("auto", "einsum", "xla", "cudnn", "splash")
 _DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16, "float16": jnp.float16}
 
 
@@ -41,6 +42,8 @@ class ModelConfig:
     dtype: activation/compute dtype name ('float32' on CPU, 'bfloat16' on TPU/GPU).
     param_dtype: parameter storage dtype name.
     remat: rematerialise each block in the backward pass (saves memory).
+    attention_impl: attention backend, 'auto' | 'einsum' | 'xla' | 'cudnn' | 'splash'
+      (`restem_jax.model.attention`; 'auto' = splash on TPU, cudnn on GPU, einsum else).
   """
 
   vocab_size: int = 128
@@ -65,6 +68,7 @@ class ModelConfig:
   dtype: str = "float32"
   param_dtype: str = "float32"
   remat: bool = False
+  attention_impl: str = "auto"
 
   def __post_init__(self):
     if self.num_heads % self.num_kv_heads:
@@ -76,6 +80,9 @@ class ModelConfig:
     rope.validate(self)
     if self.sliding_window < 0:
       raise ValueError(f"ModelConfig.sliding_window={self.sliding_window} must be >= 0 (0 = none).")
+    if self.attention_impl not in ATTENTION_IMPLS:
+      raise ValueError(f"ModelConfig.attention_impl={self.attention_impl!r}; expected one of "
+                       f"{ATTENTION_IMPLS}.")
 
   def check_context(self, max_tokens: int, what: str = "context") -> None:
     """Raises unless sequences of `max_tokens` tokens (prompt + generation, or a packed

@@ -23,7 +23,7 @@ def init_boxed(cfg: ModelConfig, rng):
   tokens = jnp.zeros((1, 8), jnp.int32)
   seg = jnp.ones((1, 8), jnp.int32)
   return make_module(cfg).init(rng, tokens, masks.positions_from_segments(seg),
-                               masks.packed_causal_mask(seg))["params"]
+                               masks.packed_causal(seg))["params"]
 
 
 def logits_fn(cfg: ModelConfig, params, tokens_BxT, segment_ids_BxT, positions_BxT=None):
@@ -31,7 +31,7 @@ def logits_fn(cfg: ModelConfig, params, tokens_BxT, segment_ids_BxT, positions_B
   if positions_BxT is None:
     positions_BxT = masks.positions_from_segments(segment_ids_BxT)
   logits, _ = make_module(cfg).apply(
-      {"params": params}, tokens_BxT, positions_BxT, masks.packed_causal_mask(segment_ids_BxT))
+      {"params": params}, tokens_BxT, positions_BxT, masks.packed_causal(segment_ids_BxT))
   return logits
 
 
@@ -40,7 +40,7 @@ def hidden_fn(cfg: ModelConfig, params, tokens_BxT, segment_ids_BxT, positions_B
   if positions_BxT is None:
     positions_BxT = masks.positions_from_segments(segment_ids_BxT)
   hidden, _ = make_module(cfg).apply(
-      {"params": params}, tokens_BxT, positions_BxT, masks.packed_causal_mask(segment_ids_BxT),
+      {"params": params}, tokens_BxT, positions_BxT, masks.packed_causal(segment_ids_BxT),
       return_hidden=True)
   return hidden
 

@@ -17,11 +17,10 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from restem_jax.model import rope
+from restem_jax.model import attention, rope
 from restem_jax.model.config import ModelConfig
 
 _init = nn.initializers.normal(stddev=0.02)
-_NEG_INF = -1e30
 
 
 def _param(module, name, init, shape, axes, dtype):
@@ -42,18 +41,6 @@ class RMSNorm(nn.Module):
     return (y * scale.astype(jnp.float32)).astype(self.cfg.compute_dtype)
 
 
-def dot_attention(q_BxTxHxE, k_BxKxSxE, v_BxKxSxE, mask_BxTxS):
-  """Grouped-query softmax attention; masked keys get exactly zero weight."""
-  b, t, h, e = q_BxTxHxE.shape
-  kh = k_BxKxSxE.shape[1]
-  q_BxTxKxGxE = q_BxTxHxE.reshape(b, t, kh, h // kh, e)
-  logits = jnp.einsum("btkge,bkse->bkgts", q_BxTxKxGxE, k_BxKxSxE,
-                      preferred_element_type=jnp.float32) * (e ** -0.5)
-  logits = jnp.where(mask_BxTxS[:, None, None, :, :], logits, _NEG_INF)
-  probs = jax.nn.softmax(logits, axis=-1)
-  probs = jnp.where(mask_BxTxS[:, None, None, :, :], probs, 0.0).astype(v_BxKxSxE.dtype)
-  out = jnp.einsum("bkgts,bkse->btkge", probs, v_BxKxSxE)
-  return out.reshape(b, t, h, e)
 
 
 class Attention(nn.Module):
@@ -103,7 +90,7 @@ class Attention(nn.Module):
       kk = nn.with_logical_constraint(kk, ("batch", "act_kv_heads", "cache_length", "head_dim"))
       vv = nn.with_logical_constraint(vv, ("batch", "act_kv_heads", "cache_length", "head_dim"))
       new_cache = {"k": kk, "v": vv}
-    out = dot_attention(q, kk.astype(dt), vv.astype(dt), mask_BxTxS)
+    out = attention.attend(cfg, q, kk.astype(dt), vv.astype(dt), mask_BxTxS)
     y = jnp.einsum("bthe,hed->btd", out, wo.astype(dt))
     return nn.with_logical_constraint(y, ("batch", "act_length", "act_embed")), new_cache
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import flax.struct
 import jax
 import jax.numpy as jnp
 
@@ -31,3 +32,24 @@ def cache_mask(key_valid_BxS, query_slots_BxT):
   s = key_valid_BxS.shape[1]
   slots_S = jnp.arange(s)
   return (slots_S[None, None, :] <= query_slots_BxT[:, :, None]) & key_valid_BxS[:, None, :]
+
+
+@flax.struct.dataclass
+class SegmentMask:
+  """Packed causal attention given by segment ids (0 = padding), without the TxT mask.
+
+  Attention kernels that take segment ids (splash) use it as is; the others call
+  `dense(mask)`, which equals `packed_causal_mask(segment_ids_BxT)`.
+  """
+  segment_ids_BxT: jax.Array
+
+
+def packed_causal(segment_ids_BxT) -> SegmentMask:
+  return SegmentMask(segment_ids_BxT)
+
+
+def dense(mask):
+  """A mask argument (dense BxTxS bool array or SegmentMask) as a dense BxTxS array."""
+  if isinstance(mask, SegmentMask):
+    return packed_causal_mask(mask.segment_ids_BxT)
+  return mask
