@@ -34,7 +34,7 @@ Any field can be overridden, e.g. `--config.task.seed=3 --config.sampler.tempera
 
 import ml_collections
 
-from restem_jax.sharding.partitioning import DEFAULT_RULES
+from restem_jax.sharding.partitioning import DEFAULT_RULES, SAMPLING_RULES
 
 
 def get_config(preset: str = "") -> ml_collections.ConfigDict:
@@ -56,12 +56,15 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       dtype="float32",     # fp32 on CPU; 'bfloat16' on TPU/GPU
       param_dtype="float32",
       remat=False,
+      attention_impl="auto",  # einsum | xla | cudnn | splash; auto: splash on TPU, cudnn on GPU
   ))
   c.mesh = ml_collections.ConfigDict(dict(
       axis_names=("data", "fsdp", "tensor"),
       axis_sizes=(-1, 1, 1),  # -1 = all remaining devices
   ))
-  c.logical_axis_rules = [list(r) for r in DEFAULT_RULES]  # logical axis -> mesh axes
+  c.logical_axis_rules = [list(r) for r in DEFAULT_RULES]  # training: logical axis -> mesh axes
+  # sampling (E-step, evaluation): weights replicated over fsdp, tensor-parallel only
+  c.sampling_logical_axis_rules = [list(r) for r in SAMPLING_RULES]
   c.jax_distributed = False  # call jax.distributed.initialize() (multi-host pods)
 
   c.task = ml_collections.ConfigDict(dict(

@@ -63,7 +63,15 @@ def mesh_config(c) -> MeshConfig:
 
 
 def logical_rules(c) -> tuple:
+  """Training (M-step) logical axis rules."""
   return partitioning.normalize_rules(c.logical_axis_rules)
+
+
+def sampling_rules(c) -> tuple:
+  """Sampling (E-step, evaluation) rules; configs without the field use SAMPLING_RULES."""
+  if "sampling_logical_axis_rules" not in c:
+    return partitioning.SAMPLING_RULES
+  return partitioning.normalize_rules(c.sampling_logical_axis_rules)
 
 
 def sampler_config(c) -> SamplerConfig:

@@ -72,7 +72,7 @@ class Run:
     self.mesh = mesh_lib.make_mesh(run_config.mesh_config(c))
     self.rules = run_config.logical_rules(c)
     self.sampler = Sampler(self.model_cfg, self.vocab, run_config.sampler_config(c), self.mesh,
-                           self.rules)
+                           run_config.sampling_rules(c))
     self.problems = {split: self._problems(split, limit) for split, limit in (
         ("train", c.task.train_limit), ("validation", c.task.val_limit),
         ("test", c.task.test_limit))}
@@ -115,6 +115,7 @@ class Run:
     return record
 
   def evaluate(self, params, pool, bucket_draws: bool = False) -> dict:
+    params = self.sampler.place(params)  # once for all of the evaluation's decodes
     result = evaluate.evaluate(params, self.sampler, pool, self.eval_cfg,
                                test=self.problems["test"], train=self.problems["train"],
                                validation=self.problems["validation"], seed=self.c.seed,
@@ -182,7 +183,8 @@ class Run:
                        "dir of the teacher model, e.g. a finished run's W/iter_3/policy).")
     cfg = run_config.build(type(self.model_cfg), "teacher.model", t.model.to_dict())
     run_config.check_model_context(cfg, self.c)
-    sampler = Sampler(cfg, self.vocab, run_config.sampler_config(self.c), self.mesh, self.rules)
+    sampler = Sampler(cfg, self.vocab, run_config.sampler_config(self.c), self.mesh,
+                      run_config.sampling_rules(self.c))
     return sampler, self.restore(t.checkpoint, cfg), t.checkpoint
 
   # ---------------------------------------------------------------- iteration
@@ -203,6 +205,7 @@ class Run:
     """One E-step / M-step / evaluation; returns (record, new policy params, its path)."""
     out_dir = io.join(self.workdir, f"iter_{i}", "estep")
     train = self.problems["train"]
+    policy = sampler.place(policy)  # once, not per chunk: training -> sampling layout
 
     def do_estep():
       advance, close = _progress(f"iter {i} E-step (problems)", len(train))

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from restem_jax import vocab as vocab_lib
+from restem_jax.model import interface
 from restem_jax.model.config import ModelConfig
 from restem_jax.sampling import decode, stops
 from restem_jax.sampling.strategies import SamplingParams
@@ -69,6 +70,14 @@ class Sampler:
     self._rules = rules
     self._fns: dict[tuple, Callable] = {}
     self._dp = mesh_lib.data_parallel_size(mesh)
+    self._param_shardings = None
+
+  def place(self, params):
+    """`params` in the sampling layout (`rules`): the reshard hook between M-step and E-step."""
+    if self._param_shardings is None:
+      self._param_shardings = partitioning.param_shardings(
+          lambda k: interface.init_boxed(self._model_cfg, k), self._mesh, self._rules)
+    return partitioning.reshard(params, self._param_shardings)
 
   @property
   def vocab(self):
@@ -112,6 +121,7 @@ class Sampler:
     `stop_sequences` (e.g. `tasks.completion.STOP_SEQUENCES[task]`)."""
     if len(prompts) != len(problem_idx):
       raise ValueError(f"{len(prompts)} prompts but {len(problem_idx)} problem indices.")
+    params = self.place(params)
     encoded = [self.encode(p) if isinstance(p, str) else np.asarray(p, np.int32) for p in prompts]
     for i, e in enumerate(encoded):
       if len(e) == 0:

@@ -36,6 +36,12 @@ DEFAULT_RULES: tuple = (
 )
 
 
+# Sampling: weights replicated over fsdp (tensor-parallel only), so a decode step never
+# all-gathers FSDP-sharded weights; rows stay data-parallel over data x fsdp.
+SAMPLING_RULES: tuple = tuple(
+    (name, None if name == "embed" else axes) for name, axes in DEFAULT_RULES)
+
+
 def normalize_rules(rules) -> tuple:
   """Rules from a ConfigDict (lists) to the hashable tuple form flax expects."""
   out = []
@@ -78,6 +84,23 @@ def init_sharded(init_fn, rng, mesh, rules):
   with activation_sharding(mesh, rules):
     params = jax.jit(_init_unboxed, out_shardings=shardings)(rng)
   return params, shardings, logical_specs
+
+
+def param_shardings(init_fn, mesh, rules):
+  """NamedShardings of the params `init_fn(rng)` creates, under `rules` (nothing is run)."""
+  abstract = jax.eval_shape(init_fn, jax.random.key(0))
+  return logical_to_shardings(nn.get_partition_spec(abstract), mesh, rules)
+
+
+def reshard(params, shardings):
+  """`params` placed with `shardings` (a no-op for leaves already placed that way).
+
+  The E-step samples with the sampling rules and the M-step trains with the training
+  rules; this is the move between the two layouts.
+  """
+  return jax.tree.map(
+      lambda x, s: x if getattr(x, "sharding", None) == s else jax.device_put(x, s),
+      params, shardings)
 
 
 def batch_sharding(mesh, rules, ndim: int) -> NamedSharding:

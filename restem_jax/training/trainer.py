@@ -16,8 +16,10 @@ import jax
 import numpy as np
 from absl import logging
 
+from restem_jax.model import interface
 from restem_jax.model.config import ModelConfig
 from restem_jax.sharding import mesh as mesh_lib
+from restem_jax.sharding import partitioning
 from restem_jax.training import loss as loss_lib
 from restem_jax.training import packing, train_step
 from restem_jax.training.optimizer import OptimizerConfig, make_optimizer
@@ -76,6 +78,9 @@ class Trainer:
                        f"data-parallel size {dp}.")
     self.cfg = cfg
     self.tx, self.schedule = make_optimizer(cfg.optimizer)
+    # Params may arrive in the sampling layout (E-step); train in the training layout.
+    params = partitioning.reshard(params, partitioning.param_shardings(
+        lambda k: interface.init_boxed(model_cfg, k), mesh, rules))
     self.state = train_step.init_state(params, self.tx)
     self.dropped_overlong = 0  # examples `fit` dropped as longer than a row
     self._step = train_step.make_train_step(model_cfg, self.tx, self.schedule, mesh, rules,
