@@ -34,6 +34,7 @@ Any field can be overridden, e.g. `--config.task.seed=3 --config.sampler.tempera
 
 import ml_collections
 
+from restem_jax.checkpoint import model_spec
 from restem_jax.sharding.partitioning import DEFAULT_RULES, SAMPLING_RULES
 
 
@@ -87,7 +88,8 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       checkpoints=(),      # mode 'eval': params dirs to evaluate (e.g. a run's W/iter_2/policy)
   ))
   c.base = ml_collections.ConfigDict(dict(
-      checkpoint="",       # base params (Orbax dir); '' = W/base (pretrained if missing)
+      checkpoint="",       # base checkpoint dir; '' = W/base (pretrained if missing). A set
+                           # checkpoint's model_config.json must agree with config.model
       pretrain=True,       # pretrain the toy base model when no checkpoint exists
       pretrain_documents=20_000,  # size of the generated corpus
       mistake_rate=0.6,    # fraction of corpus solutions with the left-to-right mistake
@@ -160,9 +162,9 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
   elif preset:
     raise ValueError(f"unknown preset {preset!r} for configs/toy_arith.py; known: 'tiny'.")
   c.teacher = ml_collections.ConfigDict(dict(
-      checkpoint="",       # distill mode: Orbax params dir of the teacher
+      checkpoint="",       # distill mode: the teacher's checkpoint dir (self-describing)
       estep_dir="",        # distill mode: reuse a finished run's E-step (run dir or iter_i/estep)
       min_correct=0,       # distill: only problems with >= this many correct teacher samples
-      model=c.model.to_dict(),  # teacher architecture (default: the student's)
+      model=model_spec.unset_model_fields(),  # teacher architecture; None = from the checkpoint
   ))
   return c

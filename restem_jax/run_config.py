@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import seqio
 
 from restem_jax import vocab as vocab_lib
+from restem_jax.checkpoint import model_checkpoint
 from restem_jax.loop.estep import EStepConfig
 from restem_jax.loop.evaluate import EvalConfig
 from restem_jax.loop.modes import LoopConfig
@@ -44,7 +45,8 @@ def _tuples(d: dict) -> dict:
 
 
 def model_config(c) -> ModelConfig:
-  return build(ModelConfig, "model", c.model.to_dict())
+  """config.model merged with config.base.checkpoint's model_config.json (None = from CKPT)."""
+  return model_checkpoint.model_config_for(c.model.to_dict(), c.base.checkpoint or None)
 
 
 def check_model_context(model_cfg: ModelConfig, c, train_seq_len: int | None = None) -> None:

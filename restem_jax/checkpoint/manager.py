@@ -21,11 +21,33 @@ from restem_jax.checkpoint import staging
 
 
 class CheckpointError(RuntimeError):
-  """A checkpoint is missing or unreadable; the message names the path."""
+  """A checkpoint is missing, unreadable or mismatched; the message names the path."""
 
 
 def _abstract(tree):
   return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), tree)
+
+
+def _leaf_shapes(tree) -> dict[str, tuple]:
+  """{'block_0/attn/wq': shape, ...} for a pytree of arrays / metadata with `.shape`."""
+  flat, _ = jax.tree_util.tree_flatten_with_path(tree)
+  return {"/".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in path): tuple(x.shape)
+          for path, x in flat}
+
+
+def check_shapes(stored, target, where: str) -> None:
+  """Raises CheckpointError naming every param whose stored and expected shapes differ."""
+  have, want = _leaf_shapes(stored), _leaf_shapes(target)
+  problems = [f"{k}: checkpoint {have[k]} vs expected {want[k]}"
+              for k in sorted(set(have) & set(want)) if have[k] != want[k]]
+  problems += [f"{k}: expected {want[k]}, absent from the checkpoint"
+               for k in sorted(set(want) - set(have))]
+  problems += [f"{k}: in the checkpoint {have[k]}, not expected by the model"
+               for k in sorted(set(have) - set(want))]
+  if problems:
+    raise CheckpointError(
+        f"{where} does not match the model config ({len(problems)} parameter(s)): "
+        + "; ".join(problems[:8]) + (" ..." if len(problems) > 8 else ""))
 
 
 class Checkpointer:
@@ -39,7 +61,9 @@ class Checkpointer:
     self._mngr = ocp.CheckpointManager(
         self._stage.local_dir if self._stage else self.directory,
         options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),
-        item_names=("params", "opt_state", "meta"))
+        item_handlers={"params": ocp.StandardCheckpointHandler(),
+                       "opt_state": ocp.StandardCheckpointHandler(),
+                       "meta": ocp.JsonCheckpointHandler()})
 
   def save(self, step: int, params, opt_state=None, meta: dict[str, Any] | None = None) -> None:
     items = {"params": ocp.args.StandardSave(params),
@@ -62,6 +86,7 @@ class Checkpointer:
     step = self.latest_step() if step is None else step
     if step is None:
       raise CheckpointError(f"no checkpoint found in {self.directory}")
+    self._check_params_shapes(step, like_params)
     items = {"params": ocp.args.StandardRestore(_abstract(like_params)),
              "meta": ocp.args.JsonRestore()}
     if like_opt_state is not None:
@@ -73,6 +98,24 @@ class Checkpointer:
           f"checkpoint step {step} in {self.directory} is missing or corrupt: "
           f"{type(e).__name__}: {e}") from e
     return out["params"], out.get("opt_state") if like_opt_state is not None else None, out["meta"]
+
+  def _check_params_shapes(self, step: int, like_params) -> None:
+    """Compares stored param shapes with the targets' before reading any array.
+
+    (Optimizer states are namedtuples that Orbax's metadata stores as lists; a params
+    mismatch is what a wrong config produces, and it shows first.)
+    """
+    try:
+      stored = self._mngr.item_metadata(step)
+    except Exception as e:  # pylint: disable=broad-except
+      raise CheckpointError(f"checkpoint step {step} in {self.directory} is missing or corrupt "
+                            f"(metadata unreadable): {type(e).__name__}: {e}") from e
+    tree = stored.get("params") if stored is not None else None
+    if tree is None:
+      raise CheckpointError(f"checkpoint step {step} in {self.directory} has no params item "
+                            "(missing or corrupt).")
+    check_shapes(getattr(tree, "tree", tree), like_params,
+                 f"params of checkpoint step {step} in {self.directory}")
 
   def close(self) -> None:
     self._mngr.close()

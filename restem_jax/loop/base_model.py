@@ -1,22 +1,20 @@
 """The base model: restore it from a checkpoint, or pretrain the toy one once.
 
 The M-step of every ReST-EM iteration restarts from these params, so they are
-saved as an Orbax checkpoint (default W/base) and restored from there.
+saved as a self-describing checkpoint (`model_checkpoint`: Orbax params +
+model_config.json; default W/base) and restored from there onto abstract targets.
 """
 
 from __future__ import annotations
 
 import time
 
-import jax
 from absl import logging
 
 from restem_jax import io
 from restem_jax import run_config
-from restem_jax.checkpoint import manager
+from restem_jax.checkpoint import manager, model_checkpoint
 from restem_jax.loop import hosts
-from restem_jax.model import interface
-from restem_jax.sharding import partitioning
 from restem_jax.tasks import toy_arith
 from restem_jax.training import pretrain
 from restem_jax.training.optimizer import OptimizerConfig
@@ -24,10 +22,9 @@ from restem_jax.training.trainer import TrainLoopConfig
 
 
 def abstract_params(model_cfg, mesh, rules, seed: int = 0):
-  """Freshly initialised, correctly sharded params (restore targets)."""
-  params, _, _ = partitioning.init_sharded(
-      lambda k: interface.init_boxed(model_cfg, k), jax.random.key(seed), mesh, rules)
-  return params
+  """Restore targets (shapes + shardings from `jax.eval_shape`; `seed` is unused)."""
+  del seed
+  return model_checkpoint.abstract_params(model_cfg, mesh, rules)
 
 
 def _pretrain_toy(c, model_cfg, vocab, mesh, rules):
@@ -48,9 +45,8 @@ def ensure_base(c, workdir: str, vocab, mesh, rules):
   """Returns (base params, base checkpoint dir, pretraining info dict)."""
   model_cfg = run_config.model_config(c)
   path = c.base.checkpoint or io.join(workdir, "base")
-  like = abstract_params(model_cfg, mesh, rules, c.seed)
   if manager.has_checkpoint(path):
-    params, meta = manager.restore_params(path, like)
+    params, meta = model_checkpoint.restore(path, model_cfg, mesh, rules)
     logging.info("restored base model from %s", path)
     return params, path, meta
   if c.base.checkpoint or not c.base.pretrain:
@@ -61,7 +57,7 @@ def ensure_base(c, workdir: str, vocab, mesh, rules):
   meta = {"pretrain_seconds": time.perf_counter() - t0, "pretrain_steps": len(history),
           "first_loss": history[0]["loss"], "final_loss": history[-1]["loss"],
           "num_params": model_cfg.num_params()}
-  manager.save_params(path, params, meta=meta)
+  model_checkpoint.save(path, params, model_cfg, meta=meta)  # toy char vocab: no tokenizer files
   if hosts.is_writer():
     io.write_json_atomic(io.join(workdir, "pretrain_history.json"), history)
   logging.info("pretrained base model in %.1fs (loss %.3f -> %.3f), saved to %s",

@@ -28,7 +28,7 @@ from absl import logging
 from restem_jax import io
 from restem_jax import run_config
 from restem_jax import vocab as vocab_lib
-from restem_jax.checkpoint import manager
+from restem_jax.checkpoint import model_checkpoint
 from restem_jax.loop import base_model, estep, evaluate, greedy_eval, hosts, manifest, metrics
 from restem_jax.loop import buckets, length_check, mstep, preflight, report, sandbox_policy
 from restem_jax.loop import tensorboard
@@ -144,8 +144,10 @@ class Run:
     if hosts.is_writer():
       io.rmtree(path)  # left by an interrupted run of this stage: not in the manifest
     hosts.barrier("fine_tune_clean")  # then every process saves its shards (Orbax collective)
-    manager.save_params(path, result.params, meta={"best_step": result.best_step,
-                                                    "val_reward": result.best_val_reward})
+    model_checkpoint.save(path, result.params, self.model_cfg,
+                          tokenizer_dir=self.tokenizer_source,
+                          meta={"best_step": result.best_step,
+                                "val_reward": result.best_val_reward})
     keep = ("step", "loss", "grad_norm", "learning_rate", "tokens_per_second", "target_tokens")
     record = {"checkpoint": path, "best_step": result.best_step,
               "val_reward": result.best_val_reward, "val_curve": result.val_curve,
@@ -155,10 +157,14 @@ class Run:
     return result.params, record
 
   def restore(self, path: str, model_cfg=None):
-    like = base_model.abstract_params(model_cfg or self.model_cfg, self.mesh, self.rules,
-                                      self.c.seed)
-    params, _ = manager.restore_params(path, like)
+    params, _ = model_checkpoint.restore(path, model_cfg or self.model_cfg, self.mesh, self.rules)
     return params
+
+  @property
+  def tokenizer_source(self) -> str | None:
+    """Tokenizer files every saved checkpoint carries: the base checkpoint's, else task.vocab."""
+    base = self.c.base.checkpoint
+    return (model_checkpoint.tokenizer_dir(base) if base else None) or self.c.task.vocab or None
 
   def sft_examples(self) -> list[Example]:
     """One reference solution per train problem: (prompt ids as the sampler encodes them,
@@ -181,7 +187,8 @@ class Run:
     if not t.checkpoint:
       raise ValueError("loop.mode='distill' needs config.teacher.checkpoint (an Orbax params "
                        "dir of the teacher model, e.g. a finished run's W/iter_3/policy).")
-    cfg = run_config.build(type(self.model_cfg), "teacher.model", t.model.to_dict())
+    cfg = model_checkpoint.model_config_for(t.model.to_dict(), t.checkpoint,
+                                            section="teacher.model")
     run_config.check_model_context(cfg, self.c)
     sampler = Sampler(cfg, self.vocab, run_config.sampler_config(self.c), self.mesh,
                       run_config.sampling_rules(self.c))

@@ -1,0 +1,201 @@
+"""Self-describing model checkpoints: Orbax params + the model config + the tokenizer.
+
+A checkpoint directory CKPT holds
+
+    CKPT/<step>/...          the Orbax params checkpoint (`manager` layout, params + meta)
+    CKPT/model_config.json   the `ModelConfig` fields (flat JSON object)
+    CKPT/tokenizer/          HF tokenizer files (tokenizer.json, tokenizer_config.json, ...)
+                             or tokenizer.model; absent for the toy char vocabulary
+
+so that `--config.base.checkpoint=CKPT`, `--config.teacher.checkpoint=CKPT` and every
+`--checkpoint` CLI take the architecture and tokenizer from CKPT itself.
+
+    save(ckpt_dir, params, model_cfg, tokenizer_dir=..., meta=...)
+    read_model_config(ckpt_dir) -> ModelConfig
+    tokenizer_dir(ckpt_dir) -> str | None
+    restore(ckpt_dir, model_cfg, mesh, rules) -> (params, meta)
+
+Restore targets come from `jax.eval_shape` of the initialiser plus the shardings of its
+logical axis specs: no real initialisation, no second copy of the params.
+All file access goes through the `_path` helpers below (etils.epath, so gs:// works).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import flax.linen as nn
+import jax
+from etils import epath
+
+from restem_jax.checkpoint import manager, model_spec
+from restem_jax.checkpoint.manager import CheckpointError
+from restem_jax.model import interface
+from restem_jax.model.config import ModelConfig
+from restem_jax.sharding import partitioning
+
+MODEL_CONFIG_FILE = "model_config.json"
+TOKENIZER_SUBDIR = "tokenizer"
+# Files copied from a tokenizer directory (whichever exist): HF fast/slow tokenizers,
+# SentencePiece/tiktoken models, chat templates and the generation config (EOS ids).
+TOKENIZER_FILES = (
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model",
+    "added_tokens.json", "vocab.json", "merges.txt", "chat_template.jinja",
+    "chat_template.json", "generation_config.json")
+
+__all__ = ["CheckpointError", "MODEL_CONFIG_FILE", "TOKENIZER_SUBDIR", "abstract_params",
+           "has_model_config", "model_config_for", "read_model_config", "restore", "save",
+           "tokenizer_dir", "write_model_config"]
+
+
+# ----------------------------------------------------------------------------- paths
+
+
+def _path(*parts: str) -> epath.Path:
+  return epath.Path(parts[0]).joinpath(*parts[1:])
+
+
+def _write_text(path: epath.Path, text: str) -> None:
+  """Atomic-enough write: a sibling temp file renamed over the target."""
+  tmp = path.parent / f".{path.name}.tmp"
+  tmp.write_text(text)
+  tmp.rename(path)
+
+
+# ----------------------------------------------------------------------------- config
+
+
+def config_to_json(model_cfg: ModelConfig) -> dict[str, Any]:
+  return dataclasses.asdict(model_cfg)
+
+
+def config_from_json(values: dict[str, Any], source: str) -> ModelConfig:
+  """ModelConfig from a JSON dict, naming `source` and the field on any error."""
+  fields = {f.name for f in dataclasses.fields(ModelConfig)}
+  unknown = sorted(set(values) - fields)
+  if unknown:
+    raise CheckpointError(f"{source}: unknown ModelConfig field(s) {unknown} (written by a newer "
+                          f"restem_jax?); known fields: {sorted(fields)}.")
+  try:
+    return ModelConfig(**values)
+  except (TypeError, ValueError) as e:
+    raise CheckpointError(f"{source}: invalid model config: {e}") from e
+
+
+def write_model_config(ckpt_dir: str, model_cfg: ModelConfig) -> None:
+  d = _path(ckpt_dir)
+  d.mkdir(parents=True, exist_ok=True)
+  _write_text(d / MODEL_CONFIG_FILE, json.dumps(config_to_json(model_cfg), indent=2) + "\n")
+
+
+def has_model_config(ckpt_dir: str) -> bool:
+  return _path(ckpt_dir, MODEL_CONFIG_FILE).exists()
+
+
+def read_model_config(ckpt_dir: str) -> ModelConfig:
+  """CKPT/model_config.json -> ModelConfig; a clear CheckpointError when absent or corrupt."""
+  path = _path(ckpt_dir, MODEL_CONFIG_FILE)
+  if not path.exists():
+    raise CheckpointError(
+        f"{path} does not exist: {ckpt_dir} is not a self-describing restem_jax checkpoint "
+        "(write one with `python -m restem_jax.convert import` or model_checkpoint.save).")
+  try:
+    values = json.loads(path.read_text())
+  except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    raise CheckpointError(f"{path} is corrupt (not JSON): {e}") from e
+  if not isinstance(values, dict):
+    raise CheckpointError(
+        f"{path} is corrupt: expected a JSON object, got {type(values).__name__}.")
+  return config_from_json(values, str(path))
+
+
+def model_config_for(values: dict[str, Any], ckpt_dir: str | None, *,
+                     section: str = "model") -> ModelConfig:
+  """The run's ModelConfig: `config.<section>` values merged with CKPT/model_config.json.
+
+  None values are unset and come from the checkpoint; set ones must agree with it (see
+  model_spec). `ckpt_dir` None/'' or a checkpoint without model_config.json: every
+  field must be set.
+  """
+  if ckpt_dir and has_model_config(ckpt_dir):
+    return model_spec.merge(values, read_model_config(ckpt_dir), section=section,
+                            source=str(_path(ckpt_dir, MODEL_CONFIG_FILE)))
+  source = f"{ckpt_dir} has no {MODEL_CONFIG_FILE}" if ckpt_dir else ""
+  return model_spec.merge(values, None, section=section, source=source)
+
+
+# ----------------------------------------------------------------------------- tokenizer
+
+
+def tokenizer_dir(ckpt_dir: str) -> str | None:
+  """CKPT/tokenizer when the checkpoint carries tokenizer files, else None (char vocab)."""
+  d = _path(ckpt_dir, TOKENIZER_SUBDIR)
+  return str(d) if d.is_dir() and any(d.iterdir()) else None
+
+
+def copy_tokenizer(src: str, ckpt_dir: str) -> list[str]:
+  """Copies the tokenizer files of directory `src` (or the single file `src`) into CKPT/tokenizer.
+
+  Returns the copied file names; raises when `src` holds no tokenizer file.
+  """
+  src_path = _path(src)
+  dest = _path(ckpt_dir, TOKENIZER_SUBDIR)
+  if src_path.is_dir():
+    files = [src_path / n for n in TOKENIZER_FILES if (src_path / n).exists()]
+  elif src_path.exists():
+    files = [src_path]
+  else:
+    raise FileNotFoundError(f"tokenizer source {src} does not exist.")
+  if not files:
+    raise FileNotFoundError(f"tokenizer source {src} holds none of {TOKENIZER_FILES}.")
+  dest.mkdir(parents=True, exist_ok=True)
+  for f in files:
+    f.copy(dest / f.name, overwrite=True)
+  return [f.name for f in files]
+
+
+# ----------------------------------------------------------------------------- params
+
+
+def abstract_params(model_cfg: ModelConfig, mesh, rules):
+  """Restore targets: `jax.ShapeDtypeStruct` leaves with NamedShardings, no initialisation.
+
+  Shapes come from `jax.eval_shape` of the initialiser; shardings from its logical axis
+  specs under `rules`; dtypes are `model_cfg.param_dtype` (a checkpoint saved in another
+  dtype is cast on restore).
+  """
+  boxed = jax.eval_shape(lambda k: interface.init_boxed(model_cfg, k), jax.random.key(0))
+  shardings = partitioning.logical_to_shardings(nn.get_partition_spec(boxed), mesh, rules)
+  shapes = nn.meta.unbox(boxed)
+  return jax.tree.map(
+      lambda s, sh: jax.ShapeDtypeStruct(s.shape, model_cfg.weight_dtype, sharding=sh),
+      shapes, shardings)
+
+
+def save(ckpt_dir: str, params, model_cfg: ModelConfig, *, tokenizer_dir: str | None = None,
+         meta: dict | None = None) -> None:
+  """Writes a self-describing checkpoint: tokenizer files, model_config.json, then params.
+
+  The Orbax params checkpoint is written last, so its commit marker means "complete".
+  `tokenizer_dir` is a directory of tokenizer files (see TOKENIZER_FILES) or a single
+  tokenizer file (e.g. a SentencePiece .model); None for the toy char vocabulary.
+  """
+  if tokenizer_dir:
+    copy_tokenizer(tokenizer_dir, ckpt_dir)
+  write_model_config(ckpt_dir, model_cfg)
+  manager.save_params(str(ckpt_dir), params, meta=meta)
+
+
+def restore(ckpt_dir: str, model_cfg: ModelConfig, mesh, rules):
+  """(params, meta) of CKPT, placed on `mesh` with the shardings `rules` give each param.
+
+  When CKPT has a model_config.json, `model_cfg` must describe the same architecture (see
+  `model_spec.resolve`); a stored param whose shape differs from the config's is an error
+  naming the parameter and both shapes.
+  """
+  if has_model_config(ckpt_dir):
+    model_spec.check_compatible(model_cfg, read_model_config(ckpt_dir),
+                                str(_path(ckpt_dir, MODEL_CONFIG_FILE)))
+  return manager.restore_params(str(ckpt_dir), abstract_params(model_cfg, mesh, rules))
