@@ -1,0 +1,62 @@
+"""Import: a Hugging Face directory or a .gguf file -> a self-describing restem checkpoint.
+
+Order, so that bad input fails before expensive work:
+  1. open the source: headers/metadata only (an unknown GGUF key or tensor is refused here);
+  2. `hf_convert.config_from_hf` on its HF config dict: an unsupported architecture or
+     feature is refused here, naming the field, before any weight is read;
+  3. refuse an existing, non-empty output directory;
+  4. convert tensor by tensor (`hf_convert.hf_to_params` over lazy tensors: each source
+     tensor is read, dequantised or cast, re-laid-out and dropped before the next), so the
+     host holds one copy of the converted params plus one source tensor;
+  5. write the tokenizer files, model_config.json and the Orbax params (model_checkpoint.save).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+from absl import logging
+
+from restem_jax.checkpoint import model_checkpoint
+from restem_jax.convert.gguf_source import GGUFSource
+from restem_jax.convert.hf_source import HFSource, SourceError
+from restem_jax.model import hf_convert
+
+
+def open_source(source: str) -> HFSource | GGUFSource:
+  """A .gguf file or a Hugging Face model directory; SourceError naming `source` otherwise."""
+  if source.endswith(".gguf"):
+    return GGUFSource(source)
+  if os.path.isdir(source):
+    return HFSource(source)
+  raise SourceError(f"--source={source!r} is neither a .gguf file nor a Hugging Face model "
+                    "directory (config.json + *.safetensors + tokenizer files).")
+
+
+def _check_out(out: str) -> None:
+  if os.path.exists(out) and (not os.path.isdir(out) or os.listdir(out)):
+    raise FileExistsError(f"--out={out} already exists and is not empty; choose a new directory.")
+
+
+def import_model(source: str, out: str, *, param_dtype: str = "float32",
+                 dtype: str = "float32") -> dict:
+  """Converts `source` into the checkpoint directory `out`; returns a summary dict."""
+  t0 = time.perf_counter()
+  src = open_source(source)
+  cfg = hf_convert.config_from_hf(src.config, dtype=dtype, param_dtype=param_dtype)
+  _check_out(out)
+  tensors = src.tensors()
+  logging.info("importing %s (%s, %d tensors) as %s", source, src.kind, len(tensors), cfg)
+  params = hf_convert.hf_to_params(cfg, tensors)
+  with tempfile.TemporaryDirectory(prefix="restem_tokenizer_") as tok_dir:
+    tokenizer_files = src.write_tokenizer(tok_dir)
+    meta = {"source": os.path.abspath(source), "source_format": src.kind,
+            "tokenizer_files": tokenizer_files}
+    model_checkpoint.save(out, params, cfg, tokenizer_dir=tok_dir, meta=meta)
+  del params
+  summary = dict(meta, out=out, num_params=cfg.num_params(),
+                 seconds=round(time.perf_counter() - t0, 2))
+  logging.info("imported %s -> %s in %.1fs", source, out, summary["seconds"])
+  return summary
