@@ -17,7 +17,7 @@ so that `--config.base.checkpoint=CKPT`, `--config.teacher.checkpoint=CKPT` and 
 
 Restore targets come from `jax.eval_shape` of the initialiser plus the shardings of its
 logical axis specs: no real initialisation, no second copy of the params.
-All file access goes through the `_path` helpers below (etils.epath, so gs:// works).
+All file access goes through `restem_jax.io` (etils.epath: local, gs://, ...).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from typing import Any
 
 import flax.linen as nn
 import jax
-from etils import epath
 
+from restem_jax import io
 from restem_jax.checkpoint import manager, model_spec
 from restem_jax.checkpoint.manager import CheckpointError
 from restem_jax.model import interface
@@ -48,20 +48,6 @@ TOKENIZER_FILES = (
 __all__ = ["CheckpointError", "MODEL_CONFIG_FILE", "TOKENIZER_SUBDIR", "abstract_params",
            "has_model_config", "model_config_for", "read_model_config", "restore", "save",
            "tokenizer_dir", "write_model_config"]
-
-
-# ----------------------------------------------------------------------------- paths
-
-
-def _path(*parts: str) -> epath.Path:
-  return epath.Path(parts[0]).joinpath(*parts[1:])
-
-
-def _write_text(path: epath.Path, text: str) -> None:
-  """Atomic-enough write: a sibling temp file renamed over the target."""
-  tmp = path.parent / f".{path.name}.tmp"
-  tmp.write_text(text)
-  tmp.rename(path)
 
 
 # ----------------------------------------------------------------------------- config
@@ -85,30 +71,29 @@ def config_from_json(values: dict[str, Any], source: str) -> ModelConfig:
 
 
 def write_model_config(ckpt_dir: str, model_cfg: ModelConfig) -> None:
-  d = _path(ckpt_dir)
-  d.mkdir(parents=True, exist_ok=True)
-  _write_text(d / MODEL_CONFIG_FILE, json.dumps(config_to_json(model_cfg), indent=2) + "\n")
+  io.makedirs(ckpt_dir)
+  io.write_json_atomic(io.join(ckpt_dir, MODEL_CONFIG_FILE), config_to_json(model_cfg), indent=2)
 
 
 def has_model_config(ckpt_dir: str) -> bool:
-  return _path(ckpt_dir, MODEL_CONFIG_FILE).exists()
+  return io.exists(io.join(ckpt_dir, MODEL_CONFIG_FILE))
 
 
 def read_model_config(ckpt_dir: str) -> ModelConfig:
   """CKPT/model_config.json -> ModelConfig; a clear CheckpointError when absent or corrupt."""
-  path = _path(ckpt_dir, MODEL_CONFIG_FILE)
-  if not path.exists():
+  path = io.join(ckpt_dir, MODEL_CONFIG_FILE)
+  if not io.exists(path):
     raise CheckpointError(
         f"{path} does not exist: {ckpt_dir} is not a self-describing restem_jax checkpoint "
         "(write one with `python -m restem_jax.convert import` or model_checkpoint.save).")
   try:
-    values = json.loads(path.read_text())
+    values = io.read_json(path)
   except (json.JSONDecodeError, UnicodeDecodeError) as e:
     raise CheckpointError(f"{path} is corrupt (not JSON): {e}") from e
   if not isinstance(values, dict):
     raise CheckpointError(
         f"{path} is corrupt: expected a JSON object, got {type(values).__name__}.")
-  return config_from_json(values, str(path))
+  return config_from_json(values, path)
 
 
 def model_config_for(values: dict[str, Any], ckpt_dir: str | None, *,
@@ -121,7 +106,7 @@ def model_config_for(values: dict[str, Any], ckpt_dir: str | None, *,
   """
   if ckpt_dir and has_model_config(ckpt_dir):
     return model_spec.merge(values, read_model_config(ckpt_dir), section=section,
-                            source=str(_path(ckpt_dir, MODEL_CONFIG_FILE)))
+                            source=io.join(ckpt_dir, MODEL_CONFIG_FILE))
   source = f"{ckpt_dir} has no {MODEL_CONFIG_FILE}" if ckpt_dir else ""
   return model_spec.merge(values, None, section=section, source=source)
 
@@ -131,8 +116,8 @@ def model_config_for(values: dict[str, Any], ckpt_dir: str | None, *,
 
 def tokenizer_dir(ckpt_dir: str) -> str | None:
   """CKPT/tokenizer when the checkpoint carries tokenizer files, else None (char vocab)."""
-  d = _path(ckpt_dir, TOKENIZER_SUBDIR)
-  return str(d) if d.is_dir() and any(d.iterdir()) else None
+  d = io.join(ckpt_dir, TOKENIZER_SUBDIR)
+  return d if io.listdir(d) else None
 
 
 def copy_tokenizer(src: str, ckpt_dir: str) -> list[str]:
@@ -140,20 +125,21 @@ def copy_tokenizer(src: str, ckpt_dir: str) -> list[str]:
 
   Returns the copied file names; raises when `src` holds no tokenizer file.
   """
-  src_path = _path(src)
-  dest = _path(ckpt_dir, TOKENIZER_SUBDIR)
-  if src_path.is_dir():
-    files = [src_path / n for n in TOKENIZER_FILES if (src_path / n).exists()]
-  elif src_path.exists():
-    files = [src_path]
+  if io.isdir(src):
+    names = [n for n in TOKENIZER_FILES if io.exists(io.join(src, n))]
+    files = [io.join(src, n) for n in names]
+  elif io.exists(src):  # a single model file; a SentencePiece model is always tokenizer.model
+    name = io.path(src).name
+    names, files = ["tokenizer.model" if name.endswith(".model") else name], [src]
   else:
     raise FileNotFoundError(f"tokenizer source {src} does not exist.")
   if not files:
     raise FileNotFoundError(f"tokenizer source {src} holds none of {TOKENIZER_FILES}.")
-  dest.mkdir(parents=True, exist_ok=True)
-  for f in files:
-    f.copy(dest / f.name, overwrite=True)
-  return [f.name for f in files]
+  dest = io.join(ckpt_dir, TOKENIZER_SUBDIR)
+  io.makedirs(dest)
+  for name, f in zip(names, files):
+    io.write_bytes(io.join(dest, name), io.read_bytes(f))
+  return names
 
 
 # ----------------------------------------------------------------------------- params
@@ -197,5 +183,5 @@ def restore(ckpt_dir: str, model_cfg: ModelConfig, mesh, rules):
   """
   if has_model_config(ckpt_dir):
     model_spec.check_compatible(model_cfg, read_model_config(ckpt_dir),
-                                str(_path(ckpt_dir, MODEL_CONFIG_FILE)))
+                                io.join(ckpt_dir, MODEL_CONFIG_FILE))
   return manager.restore_params(str(ckpt_dir), abstract_params(model_cfg, mesh, rules))
