@@ -1,25 +1,23 @@
 """Export: a restem checkpoint -> a Hugging Face model directory.
 
-    HF_DIR/model.safetensors        weights (hf_convert.params_to_hf names and layouts)
-    HF_DIR/config.json              hf_convert.config_to_hf(ModelConfig)
+    HF_DIR/model.safetensors        weights (or model-0000i-of-0000n shards + index), written by
+                                    `hf_convert.save_hf_checkpoint` (per-architecture names)
+    HF_DIR/config.json              `hf_convert.config_to_hf(ModelConfig)`
     HF_DIR/generation_config.json   the checkpoint's, else BOS/EOS/PAD from its tokenizer
     HF_DIR/tokenizer.json, ...      the checkpoint's tokenizer files
 
-The params may be sharded over many devices: each leaf is gathered to the host only when
-the converter reads it (`_HostLeaf`), never the whole tree at once.
+The params may be sharded over many devices (and hosts): `save_hf_checkpoint` gathers and
+converts one leaf at a time and holds one safetensors shard in host memory.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 
 import jax
-import numpy as np
-from jax.experimental import multihost_utils
-from safetensors import numpy as st_numpy
 
+from restem_jax import io
 from restem_jax.checkpoint import model_checkpoint
 from restem_jax.model import hf_convert
 from restem_jax.model.config import ModelConfig
@@ -29,32 +27,12 @@ from restem_jax.sharding import partitioning
 GENERATION_CONFIG = "generation_config.json"
 
 
-def _gather(x) -> np.ndarray:
-  """One (possibly sharded, possibly multi-host) array -> a host numpy array."""
-  if isinstance(x, jax.Array) and not x.is_fully_addressable:
-    return np.asarray(multihost_utils.process_allgather(x, tiled=True))
-  return np.asarray(jax.device_get(x))
-
-
-class _HostLeaf:
-  """A param leaf that is gathered to host memory when (and each time) it is read."""
-
-  def __init__(self, x):
-    self._x = x
-    self.shape, self.dtype = tuple(x.shape), x.dtype
-
-  def __array__(self, dtype=None, copy=None):  # pylint: disable=unused-argument
-    a = _gather(self._x)
-    return a if dtype is None else a.astype(dtype)
-
-
 def _generation_config(tok_dir: str | None) -> dict:
   """The checkpoint's generation_config.json, else BOS/EOS/PAD ids from tokenizer_config."""
-  if tok_dir and os.path.isfile(os.path.join(tok_dir, GENERATION_CONFIG)):
-    with open(os.path.join(tok_dir, GENERATION_CONFIG)) as f:
-      return json.load(f)
+  if tok_dir and io.exists(io.join(tok_dir, GENERATION_CONFIG)):
+    return io.read_json(io.join(tok_dir, GENERATION_CONFIG))
   gen = {"_from_model_config": True}
-  if tok_dir and os.path.isfile(os.path.join(tok_dir, "tokenizer.json")):
+  if tok_dir and io.exists(io.join(tok_dir, "tokenizer.json")):
     from transformers import AutoTokenizer  # pylint: disable=import-outside-toplevel
     tok = AutoTokenizer.from_pretrained(tok_dir)
     for key in ("bos_token_id", "eos_token_id", "pad_token_id"):
@@ -63,23 +41,19 @@ def _generation_config(tok_dir: str | None) -> dict:
   return gen
 
 
-def write_hf(out: str, cfg: ModelConfig, params, tokenizer_dir: str | None) -> list[str]:
-  """Writes HF_DIR from (possibly sharded) params; returns the file names written."""
-  # Every process converts (multi-host gathers are collectives, taken in the same order);
-  # process 0 writes.
-  tensors = hf_convert.params_to_hf(cfg, jax.tree.map(_HostLeaf, params))
+def write_hf(out: str, cfg: ModelConfig, params, tokenizer_dir: str | None, *,
+             max_shard_bytes: int = 2 * 1024**3) -> list[str]:
+  """Writes HF_DIR from (possibly sharded) params; returns the file names written.
+
+  Every process of a multi-host job must call this (leaf gathers are collective);
+  process 0 writes.
+  """
+  hf_convert.save_hf_checkpoint(out, cfg, params, max_shard_bytes=max_shard_bytes)
   if jax.process_index() != 0:
     return []
-  os.makedirs(out, exist_ok=True)
-  torch_dtype = str(next(iter(tensors.values())).dtype)
-  with open(os.path.join(out, hf_convert.CONFIG_FILE), "w") as f:
-    json.dump(hf_convert.config_to_hf(cfg, torch_dtype=torch_dtype), f, indent=2)
-  st_numpy.save_file(tensors, os.path.join(out, hf_convert.WEIGHTS_FILE),
-                     metadata={"format": "pt"})
-  del tensors
   if tokenizer_dir:
-    for name in sorted(os.listdir(tokenizer_dir)):
-      shutil.copy(os.path.join(tokenizer_dir, name), os.path.join(out, name))
+    for name in io.listdir(tokenizer_dir):
+      io.write_bytes(os.path.join(out, name), io.read_bytes(io.join(tokenizer_dir, name)))
   with open(os.path.join(out, GENERATION_CONFIG), "w") as f:
     json.dump(_generation_config(tokenizer_dir), f, indent=2)
   return sorted(os.listdir(out))
@@ -87,6 +61,8 @@ def write_hf(out: str, cfg: ModelConfig, params, tokenizer_dir: str | None) -> l
 
 def export_model(checkpoint: str, out: str) -> list[str]:
   """restem checkpoint dir -> HF_DIR; params restored over all local devices."""
+  if os.path.exists(out) and (not os.path.isdir(out) or os.listdir(out)):
+    raise FileExistsError(f"--out={out} already exists and is not empty; choose a new directory.")
   cfg = model_checkpoint.read_model_config(checkpoint)
   mesh = mesh_lib.make_mesh(mesh_lib.MeshConfig())
   params, _ = model_checkpoint.restore(checkpoint, cfg, mesh, partitioning.DEFAULT_RULES)

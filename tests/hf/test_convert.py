@@ -122,9 +122,11 @@ def test_export_from_8_device_shards_loads_in_transformers(hf_dir, imported, tmp
   params, _ = model_checkpoint.restore(ckpt, cfg, mesh, RULES)
   assert not params["block_0"]["mlp"]["w_up"].sharding.is_fully_replicated
   out = str(tmp_path / "export")
-  files = exporter.write_hf(out, cfg, params, model_checkpoint.tokenizer_dir(ckpt))
-  assert {"model.safetensors", "config.json", "generation_config.json", "tokenizer.json",
-          "tokenizer_config.json"} <= set(files)
+  files = exporter.write_hf(out, cfg, params, model_checkpoint.tokenizer_dir(ckpt),
+                           max_shard_bytes=60_000)
+  assert {"model.safetensors.index.json", "config.json", "generation_config.json",
+          "tokenizer.json", "tokenizer_config.json"} <= set(files)
+  assert len([f for f in files if f.startswith("model-0000")]) > 1
   back = transformers.AutoModelForCausalLM.from_pretrained(out, dtype=torch.float32).eval()
   ids = torch.tensor(_ids(), dtype=torch.int64)
   with torch.no_grad():
