@@ -72,7 +72,8 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       name="toy_arith",    # a registered task (restem_jax.tasks)
       seed=0,              # generator seed for toy tasks; validation slice seed otherwise
       data_dir="",         # root of local data files (real data sets)
-      vocab="",            # '' = char vocabulary; else any restem_jax.vocab.load path (docs/tokenizers.md)
+      vocab="",            # any restem_jax.vocab.load path (docs/tokenizers.md); '' = the base
+                           # checkpoint's tokenizer if it has one, else the char vocabulary
       test_limit=0,        # 0 = all test problems; N: seeded subsample stratified by
                            # difficulty and subject (restem_jax/tasks/subsample.py)
       train_limit=0,       # 0 = all train problems (N: as test_limit)

@@ -90,9 +90,13 @@ def sampling_params(c) -> SamplingParams:
 
 
 def vocabulary(c) -> seqio.Vocabulary:
-  """config.task.vocab: '' = the toy char vocabulary; else any tokenizer `vocab.load` reads
-  (SentencePiece .model, .gguf, tiktoken ranks, a Hugging Face tokenizer directory)."""
+  """config.task.vocab if set: any tokenizer `vocab.load` reads (SentencePiece .model, .gguf,
+  tiktoken ranks, a Hugging Face tokenizer directory); else the tokenizer stored in the
+  self-describing config.base.checkpoint; else ('' ) the toy char vocabulary."""
   path = c.task.vocab
+  base = c.base.checkpoint
+  if not path and base and model_checkpoint.has_model_config(base):
+    path = model_checkpoint.tokenizer_dir(base) or ""
   try:
     return vocab_lib.load(path)
   except FileNotFoundError as e:

@@ -168,10 +168,11 @@ def save(ckpt_dir: str, params, model_cfg: ModelConfig, *, tokenizer_dir: str | 
   `tokenizer_dir` is a directory of tokenizer files (see TOKENIZER_FILES) or a single
   tokenizer file (e.g. a SentencePiece .model); None for the toy char vocabulary.
   """
-  if tokenizer_dir:
-    copy_tokenizer(tokenizer_dir, ckpt_dir)
-  write_model_config(ckpt_dir, model_cfg)
-  manager.save_params(str(ckpt_dir), params, meta=meta)
+  if jax.process_index() == 0:  # the JSON and tokenizer files: one writer
+    if tokenizer_dir:
+      copy_tokenizer(tokenizer_dir, ckpt_dir)
+    write_model_config(ckpt_dir, model_cfg)
+  manager.save_params(str(ckpt_dir), params, meta=meta)  # every process: Orbax is collective
 
 
 def restore(ckpt_dir: str, model_cfg: ModelConfig, mesh, rules):

@@ -8,6 +8,7 @@ import jax
 import ml_collections
 import numpy as np
 import pytest
+import tokenizers
 
 from restem_jax import run_config
 from restem_jax.checkpoint import manager, model_checkpoint, model_spec
@@ -24,8 +25,11 @@ def saved(tmp_path_factory):
   root = tmp_path_factory.mktemp("ckpt")
   tok = root / "tok_src"
   tok.mkdir()
-  (tok / "tokenizer.json").write_text('{"model": {}}')
-  (tok / "tokenizer_config.json").write_text('{"add_bos_token": true}')
+  word_level = tokenizers.Tokenizer(tokenizers.models.WordLevel(
+      {"<pad>": 0, "</s>": 1, "a": 2, "b": 3}, unk_token="<pad>"))
+  word_level.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
+  word_level.save(str(tok / "tokenizer.json"))
+  (tok / "tokenizer_config.json").write_text('{"eos_token": "</s>", "pad_token": "<pad>"}')
   (tok / "model.safetensors").write_text("not a tokenizer file")
   params = toy.init_params(toy.one_device_mesh(), seed=5)
   path = str(root / "ckpt")
@@ -120,11 +124,16 @@ def test_unset_model_fields_stay_typed_for_command_line_overrides():
     locked.model.embed_dimm = 3
 
 
-def test_run_config_takes_the_architecture_from_the_base_checkpoint(saved):
+def test_run_config_takes_architecture_and_tokenizer_from_the_base_checkpoint(saved):
   path, _ = saved
   c = ml_collections.ConfigDict({"model": model_spec.unset_model_fields(dtype="float32"),
-                                 "base": {"checkpoint": path}})
+                                 "base": {"checkpoint": path}, "task": {"vocab": ""}})
   assert run_config.model_config(c) == toy.TOY
+  vocab = run_config.vocabulary(c)
+  assert (list(vocab.encode_prompt("a b")), vocab.eos_id) == ([2, 3], 1)
+  c.base.checkpoint = ""
+  assert run_config.vocabulary(c).encode_prompt("a b") != [2, 3]  # the toy char vocabulary
+  c.base.checkpoint = path
   c.model.head_dim = 32
   with pytest.raises(model_spec.ModelConfigMismatchError, match=r"config\.model\.head_dim=32"):
     run_config.model_config(c)
