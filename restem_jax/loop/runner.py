@@ -162,9 +162,12 @@ class Run:
 
   @property
   def tokenizer_source(self) -> str | None:
-    """Tokenizer files every saved checkpoint carries: the base checkpoint's, else task.vocab."""
-    base = self.c.base.checkpoint
-    return (model_checkpoint.tokenizer_dir(base) if base else None) or self.c.task.vocab or None
+    """Tokenizer files every saved checkpoint carries, as run_config.vocabulary chooses them:
+    task.vocab, else the base checkpoint's (a .gguf vocabulary is not copied)."""
+    base, vocab = self.c.base.checkpoint, self.c.task.vocab
+    if vocab:
+      return None if vocab.endswith(".gguf") else vocab
+    return model_checkpoint.tokenizer_dir(base) if base else None
 
   def sft_examples(self) -> list[Example]:
     """One reference solution per train problem: (prompt ids as the sampler encodes them,
