@@ -162,17 +162,18 @@ def abstract_params(model_cfg: ModelConfig, mesh, rules):
 
 def save(ckpt_dir: str, params, model_cfg: ModelConfig, *, tokenizer_dir: str | None = None,
          meta: dict | None = None) -> None:
-  """Writes a self-describing checkpoint: tokenizer files, model_config.json, then params.
+  """Writes a self-describing checkpoint: the Orbax params, then tokenizer/ and model_config.json.
 
-  The Orbax params checkpoint is written last, so its commit marker means "complete".
+  model_config.json is written last (after Orbax's commit), so its presence marks a complete
+  self-describing checkpoint (and staged Orbax writes never copy it around).
   `tokenizer_dir` is a directory of tokenizer files (see TOKENIZER_FILES) or a single
   tokenizer file (e.g. a SentencePiece .model); None for the toy char vocabulary.
   """
+  manager.save_params(str(ckpt_dir), params, meta=meta)  # every process: Orbax is collective
   if jax.process_index() == 0:  # the JSON and tokenizer files: one writer
     if tokenizer_dir:
       copy_tokenizer(tokenizer_dir, ckpt_dir)
     write_model_config(ckpt_dir, model_cfg)
-  manager.save_params(str(ckpt_dir), params, meta=meta)  # every process: Orbax is collective
 
 
 def restore(ckpt_dir: str, model_cfg: ModelConfig, mesh, rules):
