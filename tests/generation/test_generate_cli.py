@@ -90,3 +90,22 @@ def test_bad_input_lines_are_named(tmp_path):
     jsonl_io.read_prompts(str(f))
   with pytest.raises(FileNotFoundError, match="missing.jsonl"):
     jsonl_io.read_prompts(str(tmp_path / "missing.jsonl"))
+
+
+def test_run_vocabulary_comes_from_the_base_checkpoint(ckpt):
+  import importlib.util
+  from restem_jax import run_config
+  spec = importlib.util.spec_from_file_location(
+      "toy_arith_config", os.path.join(os.path.dirname(__file__), "..", "..", "configs",
+                                       "toy_arith.py"))
+  cfg_mod = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(cfg_mod)
+  c = cfg_mod.get_config("tiny")
+  assert run_config.vocabulary(c) == vocab.load("")  # no checkpoint: the toy char vocab
+  c.base.checkpoint = ckpt[0]
+  v = run_config.vocabulary(c)
+  assert v.add_bos and v.encode_prompt("def f1") == vocab.load(
+      model_checkpoint.tokenizer_dir(ckpt[0])).encode_prompt("def f1")
+  c.task.vocab = "/nonexistent/tok.model"  # task.vocab, when set, wins and is named in errors
+  with pytest.raises(FileNotFoundError, match=r"config\.task\.vocab='/nonexistent/tok\.model'"):
+    run_config.vocabulary(c)
