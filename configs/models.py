@@ -60,6 +60,8 @@ SMOLLM2_135M = dict(
     head_dim=64,
     mlp_dim=1536,
     max_len=8192,
+    rope_type="default",  # no RoPE scaling (unlike _COMMON's Llama 3)
+    rope_original_max_len=0,
     rope_theta=100_000.0,
     tie_embeddings=True,
 )
@@ -75,6 +77,8 @@ QWEN2_5_1_5B = dict(
     head_dim=128,
     mlp_dim=8960,
     max_len=32_768,
+    rope_type="default",  # no RoPE scaling (unlike _COMMON's Llama 3)
+    rope_original_max_len=0,
     rope_theta=1_000_000.0,
     norm_eps=1e-6,
     qkv_bias=True,

@@ -26,7 +26,7 @@ from tokenizers import pre_tokenizers, trainers
 
 import restem_jax.tasks  # noqa: F401  (registers every task)
 from restem_jax import run_config
-from restem_jax.checkpoint import manager
+from restem_jax.checkpoint import model_checkpoint, model_spec
 from restem_jax.loop import length_check, runner, transfer
 from restem_jax.model import interface
 from restem_jax.model.config import ModelConfig
@@ -53,12 +53,12 @@ presets = _load("card_presets")
 ALL = [(card, p) for card in CARDS for p in sorted(presets.PRESETS)]
 
 
-def _checkpoint_model(c, preset):
-  """The ModelConfig a converted checkpoint of the preset's model would give this run."""
+def _checkpoint_model(preset):
+  """The model_config.json a conversion of the preset's model would write (fp32)."""
   fields = {f.name for f in dataclasses.fields(ModelConfig)}
-  arch = {k: v for k, v in presets.architecture(presets.PRESETS[preset]).items() if k in fields}
-  runtime = {k: c.model[k] for k in ("dtype", "param_dtype", "remat")}
-  return ModelConfig(**{**arch, **runtime})
+  arch = presets.architecture(presets.PRESETS[preset])
+  return ModelConfig(**{**{k: v for k, v in arch.items() if k in fields},
+                        "dtype": "float32", "param_dtype": "float32", "remat": False})
 
 
 @pytest.mark.parametrize("card,preset", ALL)
@@ -73,7 +73,11 @@ def test_preset_validates(card, preset):
   run_config.sampling_params(c)
   sampler = run_config.sampler_config(c)
   run_config.logical_rules(c)
-  model = _checkpoint_model(c, preset)
+  # The architecture comes from the checkpoint; the card sets only runtime fields.
+  set_fields = {k for k, v in c.model.to_dict().items() if v is not None}
+  assert set_fields <= model_spec.RUNTIME_FIELDS, set_fields
+  model = model_spec.merge(c.model.to_dict(), _checkpoint_model(preset), source="preset")
+  assert (model.dtype, model.param_dtype, model.remat) == (p.dtype, p.param_dtype, p.remat)
   run_config.check_model_context(model, c, train.seq_len)
   length_check.check_lengths(seq_len=train.seq_len, prompt_buckets=sampler.prompt_buckets,
                              max_new_tokens=sampler.max_new_tokens, max_len=model.max_len)
@@ -88,7 +92,6 @@ def test_preset_validates(card, preset):
   specs = transfer.tasks_from_config(c.eval.transfer_tasks)  # tasks registered, fields valid
   assert specs and all(s.data_dir == "/data" for s in specs), "transfer data from task.data_dir"
   assert c.base.checkpoint == "" and not c.base.pretrain, "the base comes from a checkpoint"
-  assert c.model.dtype == p.dtype and c.model.remat == p.remat
 
 
 
@@ -156,28 +159,26 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_base(tmp_path_factory):
-  """(checkpoint dir, tokenizer dir, model fields) of a tiny random model."""
+  """A self-describing checkpoint (model_config.json + tokenizer/) of a tiny random model."""
   tmp = str(tmp_path_factory.mktemp("cards_base"))
   tok_dir, vocab_size = _tokenizer_dir(os.path.join(tmp, "tokenizer"))
-  model = dict(vocab_size=vocab_size, embed_dim=32, num_layers=1, num_heads=2, num_kv_heads=1,
-               head_dim=16, mlp_dim=64, max_len=2048, tie_embeddings=True)
+  model_cfg = ModelConfig(vocab_size=vocab_size, embed_dim=32, num_layers=1, num_heads=2,
+                          num_kv_heads=1, head_dim=16, mlp_dim=64, max_len=2048,
+                          tie_embeddings=True)
   c = _load("math").get_config("smollm2_135m")
-  c.model.update(model)
-  model_cfg = run_config.model_config(c)
   params, _, _ = partitioning.init_sharded(
       lambda k: interface.init_boxed(model_cfg, k), jax.random.key(0),
       mesh_lib.make_mesh(run_config.mesh_config(c)), run_config.logical_rules(c))
   ckpt = os.path.join(tmp, "ckpt")
-  manager.save_params(ckpt, params, meta={"source": "tests/test_run_cards.py"})
-  return ckpt, tok_dir, model
+  model_checkpoint.save(ckpt, params, model_cfg, tokenizer_dir=tok_dir,
+                        meta={"source": "tests/test_run_cards.py"})
+  return ckpt
 
 
-def _smoke_config(card, ckpt, tok_dir, model, data_dir):
+def _smoke_config(card, ckpt, data_dir):
   c = _load(card).get_config("smollm2_135m")
-  c.model.update(model)
-  c.teacher.model.update(model)
-  c.base.checkpoint = ckpt
-  c.task.update(data_dir=data_dir, vocab=tok_dir, train_limit=4, val_limit=2, test_limit=4)
+  c.base.checkpoint = ckpt  # architecture and tokenizer from here, as in a real run
+  c.task.update(data_dir=data_dir, train_limit=4, val_limit=2, test_limit=4)
   # One prefill program for every card (shared through the XLA cache), short samples.
   c.sampler.update(prompt_buckets=(1280,), max_new_tokens=8, prompts_per_batch=4)
   c.train.update(seq_len=1280 + 8 + 8, rows_per_micro=8)
@@ -193,8 +194,7 @@ def _smoke_config(card, ckpt, tok_dir, model, data_dir):
 
 @pytest.mark.parametrize("card", CARDS)
 def test_smoke_preset_runs_one_iteration(card, tiny_base, data_dir, tmp_path):
-  ckpt, tok_dir, model = tiny_base
-  c = _smoke_config(card, ckpt, tok_dir, model, data_dir)
+  c = _smoke_config(card, tiny_base, data_dir)
   assert c.loop.num_iterations == 1
   runner.run(c, str(tmp_path / "W"))
   with open(tmp_path / "W" / "summary.json") as f:
@@ -212,8 +212,8 @@ def test_smoke_preset_runs_one_iteration(card, tiny_base, data_dir, tmp_path):
   assert (tmp_path / "W" / "report.md").exists()
 
 
-def test_card_without_checkpoint_names_the_field(tiny_base, tmp_path):
-  ckpt, tok_dir, model = tiny_base
-  c = _smoke_config("gsm8k", "", tok_dir, model, FIXTURES)
-  with pytest.raises(manager.CheckpointError, match="config.base.checkpoint"):
+def test_card_without_checkpoint_is_refused_before_any_stage(tiny_base, tmp_path):
+  c = _smoke_config("gsm8k", "", FIXTURES)
+  c.task.vocab = os.path.join(tiny_base, "tokenizer")
+  with pytest.raises(ValueError, match="no checkpoint model_config.json"):
     runner.run(c, str(tmp_path / "W"))

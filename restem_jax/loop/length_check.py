@@ -15,6 +15,7 @@ from typing import Sequence
 
 from absl import logging
 
+from restem_jax.checkpoint import model_checkpoint
 from restem_jax.tasks.problem import Problem
 
 
@@ -38,14 +39,22 @@ def check_lengths(*, seq_len: int, prompt_buckets: Sequence[int], max_new_tokens
     raise ValueError("config lengths do not fit together: " + "; ".join(problems) + ".")
 
 
-def check_config(c) -> None:
-  """`check_lengths` for the policy model and, in distill mode, the teacher."""
+def check_config(c, model_cfg=None) -> None:
+  """`check_lengths` for the policy model and, in distill mode, the teacher.
+
+  `model_cfg`: the run's ModelConfig (config.model merged with the base checkpoint's
+  model_config.json, where a None field comes from); default: config.model as written.
+  """
   s = c.sampler
   check_lengths(seq_len=c.train.seq_len, prompt_buckets=tuple(s.prompt_buckets),
-                max_new_tokens=s.max_new_tokens, max_len=c.model.max_len)
+                max_new_tokens=s.max_new_tokens,
+                max_len=c.model.max_len if model_cfg is None else model_cfg.max_len)
   if c.loop.mode == "distill" and "teacher" in c:
     max_len = c.teacher.model.max_len
-    if max_len < max(s.prompt_buckets) + s.max_new_tokens:
+    if max_len is None and c.teacher.checkpoint:  # unset: the teacher checkpoint's
+      max_len = model_checkpoint.model_config_for(
+          c.teacher.model.to_dict(), c.teacher.checkpoint, section="teacher.model").max_len
+    if max_len is not None and max_len < max(s.prompt_buckets) + s.max_new_tokens:
       raise ValueError(f"config lengths do not fit together: teacher.model.max_len={max_len} "
                        f"< max(sampler.prompt_buckets)={max(s.prompt_buckets)} + "
                        f"sampler.max_new_tokens={s.max_new_tokens}.")

@@ -57,14 +57,14 @@ class Run:
     self.c, self.workdir = c, workdir
     io.makedirs(workdir)
     self.loop = run_config.loop_config(c)
-    length_check.check_config(c)
+    self.model_cfg = run_config.model_config(c)  # config.model merged with the checkpoint's
+    length_check.check_config(c, self.model_cfg)
     self.estep_cfg = run_config.estep_config(c)
     self.mstep_cfg, self.train_cfg = run_config.mstep_config(c)
     self.eval_cfg = run_config.eval_config(c)
     self.sampling = run_config.sampling_params(c)
     self.manifest = manifest.Manifest(workdir, manifest.config_json(c))
     self.vocab = run_config.vocabulary(c)
-    self.model_cfg = run_config.model_config(c)
     if self.model_cfg.vocab_size < self.vocab.vocab_size:
       raise ValueError(f"config.model.vocab_size={self.model_cfg.vocab_size} is smaller than the "
                        f"vocabulary ({self.vocab.vocab_size}).")
