@@ -66,12 +66,31 @@ def generate(params, prompts_BxP, prompt_lens_B, problem_idx_B, active_B, seed, 
   n, m = num_samples, max_new_tokens
   last_BxV, cache, key_valid_BxS = _prefill(cfg, params, prompts_BxP, prompt_lens_B, p + m)
   rep = functools.partial(jnp.repeat, repeats=n, axis=0)
-  last_RxV, key_valid_RxS, lens_R = rep(last_BxV), rep(key_valid_BxS), rep(prompt_lens_B)
-  active_R = rep(active_B)
+  key_valid_RxS, lens_R = rep(key_valid_BxS), rep(prompt_lens_B)
   cache = jax.tree.map(rep, cache)
-  r = last_RxV.shape[0]
+  module = make_module(cfg)
+
+  def step(cache, prev_R, t):
+    slot = p + t - 1
+    mask_Rx1xS = masks.cache_mask(key_valid_RxS, jnp.full((lens_R.shape[0], 1), slot))
+    logits, cache = module.apply({"params": params}, prev_R[:, None], (lens_R + t - 1)[:, None],
+                                 mask_Rx1xS, cache, slot)
+    return logits[:, 0], cache
+
   keys_R = keys_lib.row_keys(seed, iteration, problem_idx_B,
                              sample_offset + jnp.arange(n, dtype=jnp.int32))
+  return run_loop(step, cache, rep(last_BxV), keys_R, rep(active_B), temperature, top_p,
+                  stop_table, max_new_tokens=m, top_k=top_k, pad_id=pad_id)
+
+
+def run_loop(step, cache, last_RxV, keys_R, active_R, temperature, top_p,
+             stop_table: stops.StopTable, *, max_new_tokens: int, top_k: int, pad_id: int):
+  """The token loop shared by the decode engines.
+
+  `step(cache, prev_R, t) -> (logits_RxV, cache)` feeds generated token t - 1 of every
+  row; `last_RxV` are the logits after each row's prompt. Returns `generate`'s dict.
+  """
+  r, m = last_RxV.shape[0], max_new_tokens
 
   def pick(logits_RxV, t, done_R):
     tok_R = select_tokens(logits_RxV, keys_lib.step_keys(keys_R, t), temperature, top_p, top_k)
@@ -84,7 +103,6 @@ def generate(params, prompts_BxP, prompt_lens_B, problem_idx_B, active_B, seed, 
   length_R = jnp.where(active_R, jnp.where(hit_R, 1, m), 0).astype(jnp.int32)
   tokens_RxM = jnp.full((r, m), pad_id, jnp.int32).at[:, 0].set(tok0)
   logprobs_RxM = jnp.zeros((r, m), jnp.float32).at[:, 0].set(lp0)
-  module = make_module(cfg)
 
   def cond(state):
     t, done_R = state[0], state[4]
@@ -92,11 +110,8 @@ def generate(params, prompts_BxP, prompt_lens_B, problem_idx_B, active_B, seed, 
 
   def body(state):
     t, prev_R, tokens_RxM, logprobs_RxM, done_R, length_R, tail_RxW, cache = state
-    slot = p + t - 1
-    mask_Rx1xS = masks.cache_mask(key_valid_RxS, jnp.full((r, 1), slot))
-    logits, cache = module.apply({"params": params}, prev_R[:, None], (lens_R + t - 1)[:, None],
-                                 mask_Rx1xS, cache, slot)
-    tok_R, lp_R = pick(logits[:, 0], t, done_R)
+    logits_RxV, cache = step(cache, prev_R, t)
+    tok_R, lp_R = pick(logits_RxV, t, done_R)
     tokens_RxM = jax.lax.dynamic_update_slice(tokens_RxM, tok_R[:, None], (0, t))
     logprobs_RxM = jax.lax.dynamic_update_slice(logprobs_RxM, lp_R[:, None], (0, t))
     tail_RxW, hit_R = stops.step(stop_table, tail_RxW, tok_R)

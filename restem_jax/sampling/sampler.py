@@ -20,7 +20,7 @@ import numpy as np
 from restem_jax import vocab as vocab_lib
 from restem_jax.model import interface
 from restem_jax.model.config import ModelConfig
-from restem_jax.sampling import decode, stops
+from restem_jax.sampling import engines, stops
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.sharding import host_arrays
 from restem_jax.sharding import mesh as mesh_lib
@@ -32,6 +32,7 @@ class SamplerConfig:
   prompt_buckets: tuple[int, ...] = (64, 128, 256, 512)  # left-padded prompt lengths
   max_new_tokens: int = 128
   prompts_per_batch: int = 8  # prompts per device call (rows = this x num_samples)
+  engine: str = "cascade"  # 'cascade' (shared-prefix cache) or 'repeat' (see engines.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Sampler:
     self._fns: dict[tuple, Callable] = {}
     self._dp = mesh_lib.data_parallel_size(mesh)
     self._param_shardings = None
+    self._engine = engines.make(config.engine, model_cfg, config.max_new_tokens)
 
   def place(self, params):
     """`params` in the sampling layout (`rules`): the reshard hook between M-step and E-step."""
@@ -98,14 +100,6 @@ class Sampler:
     raise ValueError(f"prompt of {length} tokens exceeds the largest prompt bucket "
                      f"{max(self._cfg.prompt_buckets)}; raise sampler.prompt_buckets.")
 
-  def _fn(self, num_samples: int, top_k: int):
-    key = (num_samples, top_k)
-    if key not in self._fns:
-      self._fns[key] = decode.jit_generate(
-          self._model_cfg, num_samples=num_samples, max_new_tokens=self._cfg.max_new_tokens,
-          top_k=top_k, pad_id=0)
-    return self._fns[key]
-
   def stop_table(self, stop_sequences: Sequence[str]) -> stops.StopTable:
     key = ("stops", tuple(stop_sequences))
     if key not in self._fns:
@@ -130,18 +124,25 @@ class Sampler:
     out_tokens = np.zeros((len(encoded), num_samples, m), np.int32)
     out_lp = np.zeros((len(encoded), num_samples, m), np.float32)
     out_len = np.zeros((len(encoded), num_samples), np.int32)
-    # Group prompts by bucket so each device call holds one padded length.
-    order = sorted(range(len(encoded)), key=lambda i: (self.bucket_for(len(encoded[i])), i))
+    # The engine's shared prefix is prefilled once; the rest of each prompt (its suffix)
+    # is padded to a bucket, and prompts are grouped by bucket so each device call holds
+    # one padded length.
+    p0 = self._engine.prefix_len(encoded)
+    with partitioning.activation_sharding(self._mesh, self._rules):
+      prefix_state = self._engine.prefill(params, encoded[0][:p0], self._dp)
+    suffixes = [e[p0:] for e in encoded]
+    order = sorted(range(len(encoded)), key=lambda i: (self.bucket_for(len(suffixes[i])), i))
     per_batch = max(self._cfg.prompts_per_batch, 1)
     per_batch = -(-per_batch // self._dp) * self._dp
     table = self.stop_table(stop_sequences)
     start, row_steps = 0, 0
     while start < len(order):
-      bucket = self.bucket_for(len(encoded[order[start]]))
+      bucket = self.bucket_for(len(suffixes[order[start]]))
       idx = [i for i in order[start:start + per_batch]
-             if self.bucket_for(len(encoded[i])) == bucket]
+             if self.bucket_for(len(suffixes[i])) == bucket]
       start += len(idx)
-      res = self._run_batch(params, [encoded[i] for i in idx], [problem_idx[i] for i in idx], bucket,
+      res = self._run_batch(params, prefix_state, [suffixes[i] for i in idx],
+                            [problem_idx[i] for i in idx], bucket,
                             per_batch, num_samples, sampling, seed, iteration, sample_offset,
                             table)
       for j, i in enumerate(idx):
@@ -151,7 +152,7 @@ class Sampler:
               for n in range(num_samples)] for p in range(len(encoded))]
     return SamplerOutput(out_tokens, out_len, out_lp, texts, encoded, row_steps)
 
-  def _run_batch(self, params, prompts, problem_idx, bucket, batch, num_samples, sampling, seed,
+  def _run_batch(self, params, prefix_state, prompts, problem_idx, bucket, batch, num_samples, sampling, seed,
                  iteration, sample_offset, table):
     """Pads to (batch, bucket), runs the compiled loop, returns [b, N, ...] numpy arrays."""
     b = len(prompts)
@@ -166,11 +167,11 @@ class Sampler:
     shard = partitioning.batch_sharding(self._mesh, self._rules, 2)
     shard1 = partitioning.batch_sharding(self._mesh, self._rules, 1)
     with partitioning.activation_sharding(self._mesh, self._rules):
-      out = self._fn(num_samples, sampling.top_k)(
-          params, jax.device_put(tokens_BxP, shard), jax.device_put(lens_B, shard1),
+      out = self._engine.run(
+          params, prefix_state, jax.device_put(tokens_BxP, shard), jax.device_put(lens_B, shard1),
           jax.device_put(pidx_B, shard1), jax.device_put(active_B, shard1), jnp.int32(seed),
           jnp.int32(iteration), jnp.int32(sample_offset), jnp.float32(sampling.temperature),
-          jnp.float32(sampling.top_p), table)
+          jnp.float32(sampling.top_p), table, num_samples=num_samples, top_k=sampling.top_k)
     out = host_arrays.fetch(out)  # every process gets the whole batch
     shape = (batch, num_samples, -1)
     return (out["tokens"].reshape(shape)[:b], out["logprobs"].reshape(shape)[:b],

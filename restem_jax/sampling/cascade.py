@@ -1,0 +1,212 @@
+"""Cascade decode for the E-step: a shared prefix, per-problem suffixes, per-sample tokens.
+
+E-step prompts share a long few-shot prefix and each is sampled N times. The plain
+engine (`decode.generate`) prefills every prompt in full and repeats its KV cache N
+times. Here the cache has three levels that attention combines exactly:
+
+  (a) prefix  [1, K, P0, E]: the longest common token prefix of the call's encoded
+      prompts, rounded down to a multiple of 64 tokens (`shared_prefix_len`),
+      prefilled once per `Sampler.sample` call and reused by every batch. Found on token ids, so it is exact for any tokenizer:
+      each prompt is encoded on its own and the prefix is literally shared.
+  (b) suffix  [B, K, Ps, E]: each problem's remaining tokens, prefilled once per
+      problem against (a), left-padded to a bucket Ps.
+  (c) samples [B*N, K, M, E]: each sample's own generated tokens.
+
+A decode query of row (b, n) scores the keys of (a), of (b)'s row b and of its own
+row of (c); the three score blocks are joined and normalised by one softmax (the
+split-softmax / log-sum-exp merge of "cascade" or "bifurcated" attention), then each
+probability block multiplies its own values. Memory and bandwidth for (a) and (b) do
+not grow with N. Prefill reuses the model module unchanged; the one-token decode step
+is a functional pass over the same params that reuses the model's RMSNorm, SwiGLU and
+rope modules (only the q/k/v/o projections are re-expressed, to feed the cascade).
+Not supported (use `engine='repeat'`): sliding-window attention.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from restem_jax.model import kv_cache, layers, masks, rope
+from restem_jax.model.config import ModelConfig
+from restem_jax.model.interface import make_module
+from restem_jax.sampling import decode
+from restem_jax.sampling import keys as keys_lib
+from restem_jax.sampling import stops
+
+_NEG_INF = -1e30
+
+
+PREFIX_QUANTUM = 64  # shared prefix lengths are multiples of this (bounds recompiles)
+
+
+def shared_prefix_len(prompts: Sequence[np.ndarray], quantum: int = PREFIX_QUANTUM) -> int:
+  """Longest common token prefix of `prompts`, rounded down to a multiple of `quantum`
+  (one compiled program per prefix length, so few distinct lengths), leaving every
+  prompt at least one suffix token."""
+  if not prompts:
+    return 0
+  limit = min(len(p) for p in prompts) - 1
+  first = np.asarray(prompts[0])[:max(limit, 0)]
+  n = len(first)
+  for p in prompts[1:]:
+    diff = np.nonzero(np.asarray(p)[:n] != first[:n])[0]
+    n = int(diff[0]) if len(diff) else n
+  return n // quantum * quantum
+
+
+def check_supported(cfg: ModelConfig) -> None:
+  if getattr(cfg, "sliding_window", 0):
+    raise ValueError(f"the cascade engine does not implement sliding_window="
+                     f"{cfg.sliding_window}; set sampler.engine='repeat'.")
+
+
+def prefill_prefix(params, prefix_1xP, *, cfg: ModelConfig):
+  """KV cache of the shared prefix: one {'k','v': [1, K, P0, E]} per layer."""
+  p0 = prefix_1xP.shape[1]
+  slots_1xP = jnp.arange(p0)[None]
+  mask = masks.cache_mask(jnp.ones((1, p0), bool), slots_1xP)
+  _, cache = make_module(cfg).apply({"params": params}, prefix_1xP, slots_1xP, mask,
+                                    kv_cache.init_cache(cfg, 1, p0), 0, last_only=True)
+  return cache
+
+
+def _prefill_suffix(cfg, params, prefix_cache, suffix_BxS, suffix_lens_B):
+  """Prefill each problem's suffix against the prefix; returns logits, (b) cache, validity."""
+  b, s = suffix_BxS.shape
+  p0 = prefix_cache[0]["k"].shape[2]
+  slots_S = jnp.arange(s)
+  pad_B = s - suffix_lens_B
+  valid_BxS = slots_S[None] >= pad_B[:, None]
+  positions_BxS = p0 + jnp.maximum(slots_S[None] - pad_B[:, None], 0)
+  key_valid = jnp.concatenate([jnp.ones((b, p0), bool), valid_BxS], axis=1)
+  mask = masks.cache_mask(key_valid, jnp.broadcast_to(p0 + slots_S, (b, s)))
+
+  def widen(x_1xKxPxE):
+    _, k, _, e = x_1xKxPxE.shape
+    return jnp.concatenate([jnp.broadcast_to(x_1xKxPxE, (b, k, p0, e)),
+                            jnp.zeros((b, k, s, e), x_1xKxPxE.dtype)], axis=2)
+
+  cache = jax.tree.map(widen, prefix_cache)
+  logits, cache = make_module(cfg).apply({"params": params}, suffix_BxS, positions_BxS, mask,
+                                         cache, p0, last_only=True)
+  suffix_cache = jax.tree.map(lambda x: x[:, :, p0:], cache)
+  return logits[:, 0], suffix_cache, valid_BxS
+
+
+def _project(cfg, p, x_Rx1xD, name, heads):
+  y = jnp.einsum("rtd,dne->rtne", x_Rx1xD, p["w" + name].astype(cfg.compute_dtype))
+  if cfg.qkv_bias:
+    y = y + p["b" + name].astype(cfg.compute_dtype)
+  return y
+
+
+def _cascade_attention(q_RxHxE, prefix, suffix, own, suffix_valid_BxS, t):
+  """Softmax over [prefix keys | the row's suffix keys | the row's own keys 0..t-1]."""
+  b, _, ps, e = suffix["k"].shape
+  r, h, _ = q_RxHxE.shape
+  kh, m = own["k"].shape[1], own["k"].shape[2]
+  n = r // b
+  q = q_RxHxE.reshape(b, n, kh, h // kh, e)
+  own_k = own["k"].reshape(b, n, kh, m, e)
+  own_v = own["v"].reshape(b, n, kh, m, e)
+  f32 = jnp.float32
+  l_pre = jnp.einsum("bnkge,kpe->bnkgp", q, prefix["k"][0], preferred_element_type=f32)
+  l_suf = jnp.einsum("bnkge,bkse->bnkgs", q, suffix["k"], preferred_element_type=f32)
+  l_own = jnp.einsum("bnkge,bnkme->bnkgm", q, own_k, preferred_element_type=f32)
+  valid = jnp.concatenate([jnp.ones((b, prefix["k"].shape[2]), bool), suffix_valid_BxS,
+                           jnp.broadcast_to(jnp.arange(m) < t, (b, m))], axis=1)
+  logits = jnp.concatenate([l_pre, l_suf, l_own], axis=-1) * (e ** -0.5)
+  valid = valid[:, None, None, None, :]
+  probs = jnp.where(valid, jax.nn.softmax(jnp.where(valid, logits, _NEG_INF), axis=-1), 0.0)
+  p0 = prefix["k"].shape[2]
+  probs = probs.astype(own_v.dtype)
+  out = (jnp.einsum("bnkgp,kpe->bnkge", probs[..., :p0], prefix["v"][0])
+         + jnp.einsum("bnkgs,bkse->bnkge", probs[..., p0:p0 + ps], suffix["v"])
+         + jnp.einsum("bnkgm,bnkme->bnkge", probs[..., p0 + ps:], own_v))
+  return out.reshape(r, h, e)
+
+
+def _block_step(cfg, p, x_Rx1xD, pos_Rx1, own, prefix, suffix, suffix_valid_BxS, t):
+  """One decoder block for one new token per row (generated index t - 1)."""
+  norm = functools.partial(layers.RMSNorm(cfg).apply)
+  a = p["attn"]
+  h_in = norm({"params": p["attn_norm"]}, x_Rx1xD)
+  q = _project(cfg, a, h_in, "q", cfg.num_heads)
+  k = _project(cfg, a, h_in, "k", cfg.num_kv_heads)
+  v = _project(cfg, a, h_in, "v", cfg.num_kv_heads)
+  if cfg.qk_norm:
+    q = layers.RMSNorm(cfg, "head_dim").apply({"params": a["q_norm"]}, q)
+    k = layers.RMSNorm(cfg, "head_dim").apply({"params": a["k_norm"]}, k)
+  rotation = rope.for_config(cfg)
+  q, k = rope.apply(q, pos_Rx1, rotation), rope.apply(k, pos_Rx1, rotation)
+  own = {"k": jax.lax.dynamic_update_slice(own["k"], k.transpose(0, 2, 1, 3).astype(
+             own["k"].dtype), (0, 0, t - 1, 0)),
+         "v": jax.lax.dynamic_update_slice(own["v"], v.transpose(0, 2, 1, 3).astype(
+             own["v"].dtype), (0, 0, t - 1, 0))}
+  out = _cascade_attention(q[:, 0], prefix, suffix, own, suffix_valid_BxS, t)
+  dt = cfg.compute_dtype
+  x = x_Rx1xD + jnp.einsum("rhe,hed->rd", out.astype(dt), a["wo"].astype(dt))[:, None]
+  x = x + layers.SwiGLU(cfg).apply({"params": p["mlp"]}, norm({"params": p["mlp_norm"]}, x))
+  return x, own
+
+
+def _logits(cfg, params, x_Rx1xD):
+  x = layers.RMSNorm(cfg).apply({"params": params["final_norm"]}, x_Rx1xD)[:, 0]
+  dt = cfg.compute_dtype
+  if cfg.tie_embeddings:
+    logits = jnp.einsum("rd,vd->rv", x, params["embedding"].astype(dt))
+  else:
+    logits = jnp.einsum("rd,dv->rv", x, params["lm_head"].astype(dt))
+  return logits.astype(jnp.float32)
+
+
+def generate(params, prefix_cache, suffix_BxS, suffix_lens_B, problem_idx_B, active_B, seed,
+             iteration, sample_offset, temperature, top_p, stop_table: stops.StopTable, *,
+             cfg: ModelConfig, num_samples: int, max_new_tokens: int, top_k: int,
+             pad_id: int = 0):
+  """`decode.generate` for prompts = prefix ++ suffix_BxS[b] (same outputs and keys)."""
+  n, m = num_samples, max_new_tokens
+  last_BxV, suffix_cache, suffix_valid_BxS = _prefill_suffix(cfg, params, prefix_cache,
+                                                             suffix_BxS, suffix_lens_B)
+  rep = functools.partial(jnp.repeat, repeats=n, axis=0)
+  lens_R = rep(prefix_cache[0]["k"].shape[2] + suffix_lens_B)
+  own = kv_cache.init_cache(cfg, suffix_BxS.shape[0] * n, m)
+  dt = cfg.compute_dtype
+
+  def step(own, prev_R, t):
+    x = jnp.take(params["embedding"], prev_R[:, None], axis=0).astype(dt)
+    pos_Rx1 = (lens_R + t - 1)[:, None]
+    new_own = []
+    for i in range(cfg.num_layers):
+      x, layer_own = _block_step(cfg, params[f"block_{i}"], x, pos_Rx1, own[i], prefix_cache[i],
+                                 suffix_cache[i], suffix_valid_BxS, t)
+      new_own.append(layer_own)
+    return _logits(cfg, params, x), new_own
+
+  keys_R = keys_lib.row_keys(seed, iteration, problem_idx_B,
+                             sample_offset + jnp.arange(n, dtype=jnp.int32))
+  return decode.run_loop(step, own, rep(last_BxV), keys_R, rep(active_B), temperature, top_p,
+                         stop_table, max_new_tokens=m, top_k=top_k, pad_id=pad_id)
+
+
+def jit_generate(cfg: ModelConfig, *, num_samples: int, max_new_tokens: int, top_k: int,
+                 pad_id: int = 0):
+  check_supported(cfg)
+  return jax.jit(functools.partial(generate, cfg=cfg, num_samples=num_samples,
+                                   max_new_tokens=max_new_tokens, top_k=top_k, pad_id=pad_id))
+
+
+def jit_prefill_prefix(cfg: ModelConfig):
+  return jax.jit(functools.partial(prefill_prefix, cfg=cfg))
+
+
+def cache_bytes(cfg: ModelConfig, prefix_len: int, problems: int, suffix_len: int,
+                num_samples: int, max_new_tokens: int) -> int:
+  """KV bytes of the three levels for one batch."""
+  return (kv_cache.cache_bytes(cfg, 1, prefix_len) + kv_cache.cache_bytes(cfg, problems, suffix_len)
+          + kv_cache.cache_bytes(cfg, problems * num_samples, max_new_tokens))
