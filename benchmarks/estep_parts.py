@@ -1,8 +1,8 @@
 """Pieces of the E-step benchmark: a word-level vocabulary shared by ours and HF, stop choice.
 
 Token i is the string "<i>" (id 2 is "abcdef", the static prefix HF's stop-string
-code tokenises to learn each token's text), so a decoded text is the concatenation of its token strings on
-both sides and a stop string like "<417>" is matched by text, not by id.
+code tokenises to learn each token's text), so a decoded text is the concatenation
+of its token strings on both sides and a stop string like "<417>" is matched by text, not by id.
 """
 
 from __future__ import annotations

@@ -81,11 +81,11 @@ def rows_generated(tokens_RxM, stop_id):
 
 
 class Ours:
-  def __init__(self, cfg, params, mesh, vocab, prompts, n, engine, stop):
+  def __init__(self, cfg, params, mesh, vocab, prompts, n, engine, stop, new_tokens=None):
     buckets = (64, 128) if engine == "cascade" else (max(len(p) for p in prompts),)
     self.sampler = Sampler(cfg, vocab, SamplerConfig(
-        prompt_buckets=buckets, max_new_tokens=ARGS.new_tokens, prompts_per_batch=ARGS.per_batch,
-        engine=engine), mesh, models.RULES)
+        prompt_buckets=buckets, max_new_tokens=new_tokens or ARGS.new_tokens,
+        prompts_per_batch=ARGS.per_batch, engine=engine), mesh, models.RULES)
     self.args = (params, prompts, list(range(len(prompts))), n, SP)
     self.stop, self.tokens, self.seed = stop, 0, 0
 
@@ -131,6 +131,10 @@ def run_config(size, cfg, params, model, mesh, vocab, tok, stop, stop_id, prompt
     return run
   t = harness.interleaved({k: counted(k) for k in fns}, ARGS.repeats)
   tps = {k: np.median(counts[k]) / t[k] for k in fns}
+  # Coarse profile: the same call with M = 1 is prefill (prefix once, suffixes) + one token.
+  first = Ours(cfg, params, mesh, vocab, prompts, n, "cascade", stop, new_tokens=1)
+  first()
+  prefill_s = harness.min_time(first, 1)
   p_mean = float(np.mean([len(p) for p in prompts]))
   p0 = cascade.shared_prefix_len(prompts)
   b = ARGS.per_batch
@@ -138,13 +142,16 @@ def run_config(size, cfg, params, model, mesh, vocab, tok, stop, stop_id, prompt
   kv = {e: cascade.cache_bytes(cfg, p0, b, ps, n, ARGS.new_tokens) for e in ("cascade",)}
   kv_repeat = 2 * cfg.num_layers * b * n * (max(len(p) for p in prompts) + ARGS.new_tokens) * \
       cfg.num_kv_heads * cfg.head_dim * 4
-  flops = sum(cfg.flops_per_token(int(p_mean) + 1 + t_) for t_ in range(int(
-      np.median(counts["cascade"]) / len(prompts) / n))) * len(prompts) * n
+  mean_out = float(np.median(counts["cascade"])) / len(prompts) / n
+  flops = (sum(cfg.flops_per_token(i + 1) for i in range(p0))  # prefix, once
+           + sum(cfg.flops_per_token(i + 1) for p in prompts for i in range(p0, len(p)))
+           + len(prompts) * n * sum(cfg.flops_per_token(int(p_mean) + 1 + t_)
+                                    for t_ in range(int(mean_out))))
   table.row(size, f"{cfg.num_params() / 1e6:.1f}M", f"{len(prompts)} x {n}",
-            f"{np.median(counts['cascade']) / len(prompts) / n:.1f}", tps["cascade"],
+            f"{mean_out:.1f}", tps["cascade"],
             tps["repeat"], tps["hf"], tps["cascade"] / tps["hf"], tps["repeat"] / tps["hf"],
             f"{100 * flops / t['cascade'] / peak:.1f}%", f"{kv['cascade'] / 2**20:.1f}",
-            f"{kv_repeat / 2**20:.1f}")
+            f"{kv_repeat / 2**20:.1f}", f"{prefill_s:.2f} / {t['cascade'] - prefill_s:.2f}")
   return tps["cascade"] / tps["hf"], p0, ps, p_mean
 
 
@@ -158,7 +165,8 @@ def main():
   rng = np.random.default_rng(0)
   table = harness.Table("model", "params", "problems x N", "mean out tokens", "cascade tok/s",
                         "repeat tok/s", "HF tok/s", "cascade/HF", "repeat/HF",
-                        "cascade % peak", "cascade KV MiB/batch", "repeat KV MiB/batch")
+                        "cascade % peak", "cascade KV MiB/batch", "repeat KV MiB/batch",
+                        "cascade prefill / decode s")
   ratios, growth = [], []
   for size in ARGS.sizes.split(","):
     cfg = models.PRESETS[size]

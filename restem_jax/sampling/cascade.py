@@ -6,8 +6,9 @@ times. Here the cache has three levels that attention combines exactly:
 
   (a) prefix  [1, K, P0, E]: the longest common token prefix of the call's encoded
       prompts, rounded down to a multiple of 64 tokens (`shared_prefix_len`),
-      prefilled once per `Sampler.sample` call and reused by every batch. Found on token ids, so it is exact for any tokenizer:
-      each prompt is encoded on its own and the prefix is literally shared.
+      prefilled once per `Sampler.sample` call (an E-step chunk) and reused by every
+      batch. Found on token ids, so it is exact for any tokenizer: each prompt is
+      encoded on its own and the prefix tokens are literally shared.
   (b) suffix  [B, K, Ps, E]: each problem's remaining tokens, prefilled once per
       problem against (a), left-padded to a bucket Ps.
   (c) samples [B*N, K, M, E]: each sample's own generated tokens.
@@ -18,8 +19,10 @@ split-softmax / log-sum-exp merge of "cascade" or "bifurcated" attention), then 
 probability block multiplies its own values. Memory and bandwidth for (a) and (b) do
 not grow with N. Prefill reuses the model module unchanged; the one-token decode step
 is a functional pass over the same params that reuses the model's RMSNorm, SwiGLU and
-rope modules (only the q/k/v/o projections are re-expressed, to feed the cascade).
-Not supported (use `engine='repeat'`): sliding-window attention.
+rope modules (only the q/k/v/o projections and the LM head are re-expressed, to feed
+the cascade; tests/engine/test_cascade.py holds the two engines equal). Like the
+model, it attends over the full context (a checkpoint's sliding window is honoured
+by `ModelConfig.check_context` refusing longer contexts).
 """
 
 from __future__ import annotations
@@ -57,12 +60,6 @@ def shared_prefix_len(prompts: Sequence[np.ndarray], quantum: int = PREFIX_QUANT
     diff = np.nonzero(np.asarray(p)[:n] != first[:n])[0]
     n = int(diff[0]) if len(diff) else n
   return n // quantum * quantum
-
-
-def check_supported(cfg: ModelConfig) -> None:
-  if getattr(cfg, "sliding_window", 0):
-    raise ValueError(f"the cascade engine does not implement sliding_window="
-                     f"{cfg.sliding_window}; set sampler.engine='repeat'.")
 
 
 def prefill_prefix(params, prefix_1xP, *, cfg: ModelConfig):
@@ -196,7 +193,6 @@ def generate(params, prefix_cache, suffix_BxS, suffix_lens_B, problem_idx_B, act
 
 def jit_generate(cfg: ModelConfig, *, num_samples: int, max_new_tokens: int, top_k: int,
                  pad_id: int = 0):
-  check_supported(cfg)
   return jax.jit(functools.partial(generate, cfg=cfg, num_samples=num_samples,
                                    max_new_tokens=max_new_tokens, top_k=top_k, pad_id=pad_id))
 

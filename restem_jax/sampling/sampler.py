@@ -127,6 +127,8 @@ class Sampler:
     # The engine's shared prefix is prefilled once; the rest of each prompt (its suffix)
     # is padded to a bucket, and prompts are grouped by bucket so each device call holds
     # one padded length.
+    for e in encoded:  # the whole prompt must fit a bucket, whatever the engine splits off
+      self.bucket_for(len(e))
     p0 = self._engine.prefix_len(encoded)
     with partitioning.activation_sharding(self._mesh, self._rules):
       prefix_state = self._engine.prefill(params, encoded[0][:p0], self._dp)
@@ -152,8 +154,8 @@ class Sampler:
               for n in range(num_samples)] for p in range(len(encoded))]
     return SamplerOutput(out_tokens, out_len, out_lp, texts, encoded, row_steps)
 
-  def _run_batch(self, params, prefix_state, prompts, problem_idx, bucket, batch, num_samples, sampling, seed,
-                 iteration, sample_offset, table):
+  def _run_batch(self, params, prefix_state, prompts, problem_idx, bucket, batch, num_samples,
+                 sampling, seed, iteration, sample_offset, table):
     """Pads to (batch, bucket), runs the compiled loop, returns [b, N, ...] numpy arrays."""
     b = len(prompts)
     tokens_BxP = np.zeros((batch, bucket), np.int32)

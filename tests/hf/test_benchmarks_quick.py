@@ -22,6 +22,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
     ("sampler_vs_hf", "sampler_vs_hf"),
     ("train_vs_torch", "train_vs_torch"),
     ("packing_and_prefill", "packing_and_prefill"),
+    ("estep_workload", "estep_sampler"),
 ])
 def test_quick_benchmark_prints_result(script, name):
   env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}  # no fake devices here
