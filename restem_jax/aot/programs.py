@@ -16,7 +16,7 @@ import jax.numpy as jnp
 
 from restem_jax.model import attention, interface
 from restem_jax.model.config import ModelConfig
-from restem_jax.sampling import decode
+from restem_jax.sampling import decode, stops
 from restem_jax.sampling.sampler import SamplerConfig
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.sharding import partitioning
@@ -85,14 +85,17 @@ def decode_program(cfg: ModelConfig, sampler: SamplerConfig, mesh, rules, *, num
                    top_k: int, eos_id: int = 1):
   """One compiled decode call at the largest prompt bucket and max_new_tokens."""
   fn = decode.jit_generate(cfg, num_samples=num_samples, max_new_tokens=sampler.max_new_tokens,
-                           top_k=top_k, eos_id=eos_id, pad_id=0)
+                           top_k=top_k, pad_id=0)
   b, p = decode_rows(sampler, mesh), max(sampler.prompt_buckets)
   rep = partitioning.replicated(mesh)
   rows2 = partitioning.batch_sharding(mesh, rules, 2)
   rows1 = partitioning.batch_sharding(mesh, rules, 1)
   i32 = lambda shape, s: jax.ShapeDtypeStruct(shape, jnp.int32, sharding=s)
   f32 = jax.ShapeDtypeStruct((), jnp.float32, sharding=rep)
+  table = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=rep),
+                       stops.build_table((b"",) * cfg.vocab_size, (), {eos_id}))
   args = (abstract_params(cfg, mesh, rules), i32((b, p), rows2), i32((b,), rows1),
-          i32((b,), rows1), i32((), rep), i32((), rep), i32((), rep), f32, f32)
+          i32((b,), rows1), jax.ShapeDtypeStruct((b,), jnp.bool_, sharding=rows1),
+          i32((), rep), i32((), rep), i32((), rep), f32, f32, table)
   with partitioning.activation_sharding(mesh, rules):
     return fn.lower(*args)
