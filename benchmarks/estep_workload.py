@@ -82,7 +82,11 @@ def rows_generated(tokens_RxM, stop_id):
 
 class Ours:
   def __init__(self, cfg, params, mesh, vocab, prompts, n, engine, stop, new_tokens=None):
-    buckets = (64, 128) if engine == "cascade" else (max(len(p) for p in prompts),)
+    longest = max(len(p) for p in prompts)
+    # Cascade pads only each prompt's suffix (64/128); the sampler still requires the whole
+    # prompt to fit some bucket, so the longest prompt's length (rounded up to 64) is one too.
+    buckets = (tuple(sorted({64, 128, -(-longest // 64) * 64})) if engine == "cascade"
+               else (longest,))
     self.sampler = Sampler(cfg, vocab, SamplerConfig(
         prompt_buckets=buckets, max_new_tokens=new_tokens or ARGS.new_tokens,
         prompts_per_batch=ARGS.per_batch, engine=engine), mesh, models.RULES)

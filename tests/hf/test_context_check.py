@@ -17,14 +17,17 @@ _spec.loader.exec_module(toy_arith_config)
 
 
 def _config(window: int, seq_len: int):
+  """The tiny toy with a window; lengths otherwise consistent (loop.length_check passes), so
+  the only thing wrong with the run is the window."""
   c = toy_arith_config.get_config("tiny")
   c.model.sliding_window = window
   c.train.seq_len = seq_len
+  c.model.max_len = max(c.model.max_len, seq_len)
   return c
 
 
 def test_run_refuses_sampling_context_beyond_window(tmp_path):
-  c = _config(window=32, seq_len=16)
+  c = _config(window=32, seq_len=64)
   longest = max(c.sampler.prompt_buckets) + c.sampler.max_new_tokens
   assert longest > 32
   with pytest.raises(ValueError, match=f"sampling context.*{longest} tokens.*sliding_window=32"):

@@ -107,7 +107,9 @@ class _FakeSampler:
   def __init__(self):
     self.iterations = []
 
-  def sample(self, params, prompts, indices, n, sampling, *, seed, iteration):
+  def sample(self, params, prompts, indices, n, sampling, *, seed, iteration,
+             stop_sequences=()):
+    del stop_sequences  # the real sampler ends rows at them; nothing to stop here
     self.iterations.append(iteration)
     good = 1 if iteration == evaluate.BUCKET_ITERATION else 3
     texts = [['ok' if j < good else 'no' for j in range(n)] for _ in prompts]
