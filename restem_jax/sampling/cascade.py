@@ -62,13 +62,16 @@ def shared_prefix_len(prompts: Sequence[np.ndarray], quantum: int = PREFIX_QUANT
   return n // quantum * quantum
 
 
-def prefill_prefix(params, prefix_1xP, *, cfg: ModelConfig):
-  """KV cache of the shared prefix: one {'k','v': [1, K, P0, E]} per layer."""
-  p0 = prefix_1xP.shape[1]
-  slots_1xP = jnp.arange(p0)[None]
-  mask = masks.cache_mask(jnp.ones((1, p0), bool), slots_1xP)
-  _, cache = make_module(cfg).apply({"params": params}, prefix_1xP, slots_1xP, mask,
-                                    kv_cache.init_cache(cfg, 1, p0), 0, last_only=True)
+def prefill_prefix(params, prefix_RxP, *, cfg: ModelConfig):
+  """KV cache of the shared prefix: one {'k','v': [R, K, P0, E]} per layer.
+
+  R identical rows (the caller passes as many as the data-parallel axis needs to divide
+  the batch, then keeps one)."""
+  r, p0 = prefix_RxP.shape
+  slots_RxP = jnp.broadcast_to(jnp.arange(p0)[None], (r, p0))
+  mask = masks.cache_mask(jnp.ones((r, p0), bool), slots_RxP)
+  _, cache = make_module(cfg).apply({"params": params}, prefix_RxP, slots_RxP, mask,
+                                    kv_cache.init_cache(cfg, r, p0), 0, last_only=True)
   return cache
 
 

@@ -54,6 +54,19 @@ def test_cascade_equals_repeat_engine(mesh, kv_heads):
     np.testing.assert_allclose(got.logprobs, want.logprobs, atol=2e-5)
 
 
+def test_cascade_equals_repeat_engine_on_a_data_parallel_mesh():
+  # The prefix is prefilled on as many identical rows as the data axes need (4 here): the
+  # prefill must build its cache for that many rows, not one (the run cards' MATH/GSM8K
+  # prompts under 8 fake devices hit this).
+  mesh = toy.eight_device_mesh()
+  params = toy.init_params(mesh)
+  prompts = [PREFIX + s for s in SUFFIXES[:4]]
+  want = make(mesh, "repeat", per_batch=4).sample(params, prompts, IDX[:4], 2, SP, seed=3)
+  got = make(mesh, "cascade", per_batch=4).sample(params, prompts, IDX[:4], 2, SP, seed=3)
+  np.testing.assert_array_equal(got.tokens, want.tokens)
+  np.testing.assert_allclose(got.logprobs, want.logprobs, atol=2e-5)
+
+
 def test_cascade_samples_do_not_depend_on_batch_composition(mesh):
   params = toy.init_params(mesh)
   prompts = [PREFIX + s for s in SUFFIXES]
