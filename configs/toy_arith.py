@@ -25,7 +25,8 @@ the paper's 32, to fit the 10-minute budget on a 2-vCPU machine.
 Measured on the 2-vCPU dev machine (task.seed 0, 2026-11-24, main at 616d2d0): 5 min
 33 s in all; base greedy pass@1 0.365 on test (pass@8 at T=1.0: 0.685), SFT 0.715,
 ReST-EM iterations 0.65 / 0.67 / 0.69 (best by validation: iteration 3, +0.325).
-Earlier code (2026-11-23): task.seed 1 +0.305, task.seed 2 +0.445. More in README.md.
+task.seed 1 (855bf94): base 0.38, best 0.685 by validation (iteration 2, +0.305).
+More in README.md.
 Presets: `configs/toy_arith.py:tiny` (CI-sized: a few seconds of pretraining).
 
 Any field can be overridden, e.g. `--config.task.seed=3 --config.sampler.temperature=0.5`.
