@@ -49,11 +49,9 @@ and APPS"; APPS (Introductory) has 2,342 training problems.
 Any field can be overridden, e.g. `--config.loop.num_iterations=1`.
 """
 
-import importlib.util
-import os
-import sys
-
 import ml_collections
+
+from restem_jax import config_files
 
 
 # The docstring's cost ESTIMATE: card_presets.estimate(model, **COST_INPUTS)
@@ -62,14 +60,7 @@ COST_INPUTS = dict(train_problems=2100, num_samples=64, prompt_tokens=600, new_t
                    kept_per_problem=3, test_problems=1000, eval_samples=10, iterations=2)
 
 def _card_presets():
-  """configs/card_presets.py, loaded by path: configs/ is not a package, never on sys.path."""
-  name = "restem_cards_card_presets"
-  if name not in sys.modules:
-    spec = importlib.util.spec_from_file_location(
-        name, os.path.join(os.path.dirname(os.path.abspath(__file__)), "card_presets.py"))
-    sys.modules[name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sys.modules[name])
-  return sys.modules[name]
+  return config_files.sibling(__file__, "card_presets")
 
 
 def get_config(preset: str = "smollm2_135m"):

@@ -29,23 +29,14 @@ the figures are an ESTIMATE of the work, not a measurement.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
-import os
-import sys
 
+from restem_jax import config_files
 from restem_jax.checkpoint import model_spec
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def load(name: str):
   """A sibling config module by file name (configs/ is not a package)."""
-  spec = importlib.util.spec_from_file_location(f"restem_cards_{name}",
-                                                os.path.join(_HERE, f"{name}.py"))
-  module = importlib.util.module_from_spec(spec)
-  sys.modules[spec.name] = module  # dataclasses look their module up
-  spec.loader.exec_module(module)
-  return module
+  return config_files.sibling(__file__, name)
 
 
 @dataclasses.dataclass(frozen=True)

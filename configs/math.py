@@ -47,11 +47,9 @@ temperature of 0.7", cut-off "10 for both MATH and APPS".
 Any field can be overridden, e.g. `--config.estep.num_samples=16 --config.task.train_limit=2000`.
 """
 
-import importlib.util
-import os
-import sys
-
 import ml_collections
+
+from restem_jax import config_files
 
 
 # The docstring's cost ESTIMATE: card_presets.estimate(model, **COST_INPUTS)
@@ -60,14 +58,7 @@ COST_INPUTS = dict(train_problems=7000, num_samples=32, prompt_tokens=800, new_t
                    kept_per_problem=5, test_problems=5000, eval_samples=32, iterations=3)
 
 def _card_presets():
-  """configs/card_presets.py, loaded by path: configs/ is not a package, never on sys.path."""
-  name = "restem_cards_card_presets"
-  if name not in sys.modules:
-    spec = importlib.util.spec_from_file_location(
-        name, os.path.join(os.path.dirname(os.path.abspath(__file__)), "card_presets.py"))
-    sys.modules[name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sys.modules[name])
-  return sys.modules[name]
+  return config_files.sibling(__file__, "card_presets")
 
 
 def get_config(preset: str = "smollm2_135m"):

@@ -13,17 +13,11 @@ overridden, e.g. --config.train.rows_per_micro=64 --config.mesh.axis_sizes='(1,1
 Figures: docs/launch.md ("Memory plan").
 """
 
-import importlib.util
-import os
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
+from restem_jax import config_files
 
 
 def _load(name):
-  spec = importlib.util.spec_from_file_location(name, os.path.join(_HERE, f"{name}.py"))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
+  return config_files.sibling(__file__, name)
 
 
 _PRESETS = {
