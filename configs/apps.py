@@ -22,22 +22,28 @@ the first reference solution of each train problem (SFT baseline), then 2 ReST-E
 iterations: E-step 64 programs per train problem at T=0.7, top-k 40, those passing every
 test kept, at most 10 per problem, deduplicated; M-step from the base, early-stopping on
 a validation slice held out from train. HumanEval is evaluated for every model (transfer).
-Prompt: the APPS paper's format (`QUESTION: ... Use Standard Input format ANSWER:`),
-zero-shot; the paper's few-shot program prompt is not implemented by the `apps` task.
+Prompt: few-shot with programs, as the paper's E-step ("a few-shot prompt with programs for
+code generation"; the paper does not publish it): two solved introductory stdin problems
+of ours (restem_jax/tasks/apps_shots.py, each program checked on its own tests), then the
+problem, all in the APPS paper's format (`QUESTION: ... Use Standard Input format
+ANSWER:`); a sample ends at the next `\nQUESTION:`. The same problems zero-shot:
+`--config.task.name=apps_zeroshot`.
 
-Lengths: the 10-problem fixture's prompts are 202 to 669 tokens with the SmolLM2 tokenizer
-(its 3 introductory ones: 202, 283, 669; the full APPS files were not here to measure);
-HumanEval prompts (transfer) are 122 tokens at the median, 395 at most. Hence prompt
-buckets (512, 1024) (longer prompts are skipped and counted), max_new_tokens 512 and
-2,048-token training rows.
+Lengths (SmolLM2 tokenizer): the shot prefix is 473 tokens; the 10-problem fixture's
+prompts are 676 to 1,143 tokens with it (its 3 introductory ones: 676, 757, 1,143; 202,
+283, 669 zero-shot; the full APPS files were not here to measure); HumanEval prompts
+(transfer) are 122 tokens at the median, 395 at most. Hence prompt buckets (768, 1536)
+(longer prompts are skipped and counted), max_new_tokens 512 and 2,560-token training
+rows (>= 1536 + 512 + 1).
 
 Expected cost (an ESTIMATE, not measured: `card_presets.estimate`, i.e.
-ModelConfig.flops_per_token x tokens, with 2,100 train problems, 600-token prompts, 300
-generated tokens per sample, 3 kept programs per problem trained once (x3 for backward),
-1,000 test problems x (greedy + 10 samples), 2 iterations + the base evaluation):
-Llama-3.1-8B 6.3e17 FLOPs per E-step, 2.0e18 in all; Llama-3.2-1B 3.3e17; Qwen2.5-1.5B
-4.1e17. Decoding is memory-bound, and every program runs its test cases on the host's
-CPUs (up to 4 CPU s each): both dominate the wall time, not these FLOPs.
+ModelConfig.flops_per_token x tokens, with 2,100 train problems, 1,073-token prompts (a
+600-token problem after the 473-token shot prefix), 300 generated tokens per sample, 3
+kept programs per problem trained once (x3 for backward), 1,000 test problems x (greedy +
+10 samples), 2 iterations + the base evaluation): Llama-3.1-8B 6.5e17 FLOPs per E-step,
+2.3e18 in all; Llama-3.2-1B 3.8e17; Qwen2.5-1.5B 4.8e17. Decoding is memory-bound, and
+every program runs its test cases on the host's CPUs (up to 4 CPU s each): both dominate
+the wall time, not these FLOPs.
 
 The paper (PaLM 2, section 5.1): "on the APPS dataset, improvements are 5.6% for PaLM 2-S*
 compared to 6.4% for PaLM 2-L"; "most of the gains for APPS come from the first iteration,
@@ -56,7 +62,7 @@ from restem_jax import config_files
 
 # The docstring's cost ESTIMATE: card_presets.estimate(model, **COST_INPUTS)
 # (tests/test_run_cards.py checks the totals quoted above).
-COST_INPUTS = dict(train_problems=2100, num_samples=64, prompt_tokens=600, new_tokens=300,
+COST_INPUTS = dict(train_problems=2100, num_samples=64, prompt_tokens=1073, new_tokens=300,
                    kept_per_problem=3, test_problems=1000, eval_samples=10, iterations=2)
 
 def _card_presets():
@@ -66,7 +72,8 @@ def _card_presets():
 def get_config(preset: str = "smollm2_135m"):
   c = _card_presets().base_card(preset, "apps")
   c.task.update(
-      name="apps",            # APPS introductory problems (restem_jax/tasks/apps.py)
+      name="apps",            # APPS introductory, few-shot prompt (restem_jax/tasks/apps.py);
+                              # "apps_zeroshot": the same problems without the shots
       data_dir="",            # DATA: apps/train.jsonl, apps/test.jsonl (set on the command line)
       seed=0,                 # seed of the validation slice held out from train
       train_limit=0,          # all introductory train problems (2,342 minus validation)
@@ -85,13 +92,13 @@ def get_config(preset: str = "smollm2_135m"):
       chunk_problems=64,      # problems per resumable E-step chunk
   )
   c.sampler.update(
-      prompt_buckets=(512, 1024),  # problem statements (docstring)
+      prompt_buckets=(768, 1536),  # shot prefix + problem statement (docstring)
       max_new_tokens=512,     # a whole program
       temperature=0.7,        # paper: 0.7
       top_k=40,               # paper: top-K 40
       top_p=1.0,              # no nucleus filter in the E-step
   )
-  c.train.update(seq_len=2048)  # >= largest bucket + max_new_tokens + 1
+  c.train.update(seq_len=2560)  # >= largest bucket + max_new_tokens + 1
   c.mstep.update(
       max_steps=600,          # upper bound per M-step; early stopping picks the step
       eval_every=100,         # steps between validation greedy pass@1 evaluations
