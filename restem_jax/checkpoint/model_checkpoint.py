@@ -107,7 +107,13 @@ def model_config_for(values: dict[str, Any], ckpt_dir: str | None, *,
   if ckpt_dir and has_model_config(ckpt_dir):
     return model_spec.merge(values, read_model_config(ckpt_dir), section=section,
                             source=io.join(ckpt_dir, MODEL_CONFIG_FILE))
-  source = f"{ckpt_dir} has no {MODEL_CONFIG_FILE}" if ckpt_dir else ""
+  field = f"config.{model_spec.checkpoint_field(section)}"
+  if not ckpt_dir:
+    source = f"{field} is empty"
+  elif not io.exists(ckpt_dir):
+    source = f"{field}={ckpt_dir!r} does not exist"
+  else:
+    source = f"{field}={ckpt_dir!r} has no {MODEL_CONFIG_FILE}"
   return model_spec.merge(values, None, section=section, source=source)
 
 

@@ -28,6 +28,15 @@ from restem_jax.model.config import ModelConfig
 RUNTIME_FIELDS = frozenset({"dtype", "param_dtype", "remat", "max_len"})
 
 
+# The config field holding the checkpoint a model section is described by (for messages).
+CHECKPOINT_FIELDS = {"model": "base.checkpoint", "teacher.model": "teacher.checkpoint"}
+
+
+def checkpoint_field(section: str) -> str:
+  """'model' -> 'base.checkpoint': the setting a user changes to describe `section`."""
+  return CHECKPOINT_FIELDS.get(section, f"{section.rsplit('.', 1)[0]}.checkpoint")
+
+
 class ModelConfigMismatchError(ValueError):
   """A set config.model field disagrees with the checkpoint's model_config.json."""
 
@@ -73,16 +82,20 @@ def merge(values: dict[str, Any], stored: ModelConfig | None, *, section: str = 
     values: the config section as a dict (None = unset).
     stored: the checkpoint's ModelConfig, or None when there is none.
     section: config section name for messages ('model', 'teacher.model').
-    source: where `stored` came from (its model_config.json path), for messages.
+    source: where `stored` came from (its model_config.json path), for messages; with
+      `stored` None, why there is none (e.g. "config.base.checkpoint='/x' does not exist").
   """
   _check_known(values, section)
   if stored is None:
     missing = _unset(values)
     if missing:
+      field = checkpoint_field(section)
       raise ValueError(
           f"config.{section} leaves {missing} unset (None) but there is no checkpoint "
-          f"model_config.json to take them from{f' ({source})' if source else ''}: set them, "
-          "or point the checkpoint field at a self-describing checkpoint.")
+          f"model_config.json to take them from ({source or f'config.{field} is empty'}): "
+          f"set --config.{field}=CKPT to a self-describing checkpoint (made once by "
+          "`python -m restem_jax.convert import --source=HF_DIR_OR_GGUF --out=CKPT`, "
+          f"docs/models.md), or set those config.{section} fields.")
     try:
       return ModelConfig(**values)
     except (TypeError, ValueError) as e:
