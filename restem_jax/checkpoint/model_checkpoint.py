@@ -34,6 +34,7 @@ from restem_jax.checkpoint import manager, model_spec
 from restem_jax.checkpoint.manager import CheckpointError
 from restem_jax.model import interface
 from restem_jax.model.config import ModelConfig
+from restem_jax.sharding import divisibility
 from restem_jax.sharding import partitioning
 
 MODEL_CONFIG_FILE = "model_config.json"
@@ -159,8 +160,10 @@ def abstract_params(model_cfg: ModelConfig, mesh, rules):
   dtype is cast on restore).
   """
   boxed = jax.eval_shape(lambda k: interface.init_boxed(model_cfg, k), jax.random.key(0))
-  shardings = partitioning.logical_to_shardings(nn.get_partition_spec(boxed), mesh, rules)
+  logical_specs = nn.get_partition_spec(boxed)
+  shardings = partitioning.logical_to_shardings(logical_specs, mesh, rules)
   shapes = nn.meta.unbox(boxed)
+  divisibility.check(shapes, logical_specs, shardings, model_cfg.vocab_size)  # before any read
   return jax.tree.map(
       lambda s, sh: jax.ShapeDtypeStruct(s.shape, model_cfg.weight_dtype, sharding=sh),
       shapes, shardings)
