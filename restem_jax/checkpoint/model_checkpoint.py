@@ -17,6 +17,9 @@ so that `--config.base.checkpoint=CKPT`, `--config.teacher.checkpoint=CKPT` and 
 
 Restore targets come from `jax.eval_shape` of the initialiser plus the shardings of its
 logical axis specs: no real initialisation, no second copy of the params.
+On disk the params are always per-layer (`block_i`); a model run with
+`scan_layers=True` holds them stacked, and `save` / `restore` convert at this boundary
+(`restem_jax.model.layer_stack`), so either layout reads and writes the same checkpoints.
 All file access goes through `restem_jax.io` (etils.epath: local, gs://, ...).
 """
 
@@ -32,7 +35,7 @@ import jax
 from restem_jax import io
 from restem_jax.checkpoint import manager, model_spec
 from restem_jax.checkpoint.manager import CheckpointError
-from restem_jax.model import interface
+from restem_jax.model import interface, layer_stack
 from restem_jax.model.config import ModelConfig
 from restem_jax.sharding import divisibility
 from restem_jax.sharding import partitioning
@@ -178,6 +181,7 @@ def save(ckpt_dir: str, params, model_cfg: ModelConfig, *, tokenizer_dir: str | 
   `tokenizer_dir` is a directory of tokenizer files (see TOKENIZER_FILES) or a single
   tokenizer file (e.g. a SentencePiece .model); None for the toy char vocabulary.
   """
+  params = layer_stack.of(model_cfg).to_disk(model_cfg, params)  # per-layer on disk
   manager.save_params(str(ckpt_dir), params, meta=meta)  # every process: Orbax is collective
   if jax.process_index() == 0:  # the JSON and tokenizer files: one writer
     if tokenizer_dir:
@@ -190,9 +194,12 @@ def restore(ckpt_dir: str, model_cfg: ModelConfig, mesh, rules):
 
   When CKPT has a model_config.json, `model_cfg` must describe the same architecture (see
   `model_spec.resolve`); a stored param whose shape differs from the config's is an error
-  naming the parameter and both shapes.
+  naming the parameter (as stored, per layer) and both shapes.
   """
   if has_model_config(ckpt_dir):
     model_spec.check_compatible(model_cfg, read_model_config(ckpt_dir),
                                 io.join(ckpt_dir, MODEL_CONFIG_FILE))
-  return manager.restore_params(str(ckpt_dir), abstract_params(model_cfg, mesh, rules))
+  disk_cfg = layer_stack.disk_config(model_cfg)
+  params, meta = manager.restore_params(str(ckpt_dir), abstract_params(disk_cfg, mesh, rules))
+  return layer_stack.of(model_cfg).from_disk(
+      model_cfg, params, abstract_params(model_cfg, mesh, rules)), meta

@@ -7,7 +7,7 @@ Rule (documented in docs/models.md):
   * A field that is set must agree with the checkpoint; a disagreement is an error naming
     the field and both values, because loading weights into a different architecture
     (wrong rope_theta, norm_eps, ...) silently gives a broken model.
-  * RUNTIME_FIELDS (compute/storage dtype, remat, max_len) do not change what the weights
+  * RUNTIME_FIELDS (compute/storage dtype, remat, scan_layers, max_len) do not change what the weights
     mean: a set value overrides the checkpoint's.
   * Without a checkpoint model_config.json (toy pretraining, legacy Orbax dirs) every field
     must be set.
@@ -25,7 +25,7 @@ from restem_jax.model.config import ModelConfig
 
 # Fields a run may change freely: they affect how the weights are computed with or how
 # long sequences may be, not what the weights mean.
-RUNTIME_FIELDS = frozenset({"dtype", "param_dtype", "remat", "max_len"})
+RUNTIME_FIELDS = frozenset({"dtype", "param_dtype", "remat", "scan_layers", "max_len"})
 
 
 # The config field holding the checkpoint a model section is described by (for messages).

@@ -20,7 +20,7 @@ import jax
 from restem_jax import io
 from restem_jax import vocab as vocab_lib
 from restem_jax.checkpoint import model_checkpoint
-from restem_jax.model import hf_convert
+from restem_jax.model import hf_convert, layer_stack
 from restem_jax.model.config import ModelConfig
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.sharding import partitioning
@@ -63,7 +63,8 @@ def export_model(checkpoint: str, out: str) -> list[str]:
   """restem checkpoint dir -> HF_DIR; params restored over all local devices."""
   if os.path.exists(out) and (not os.path.isdir(out) or os.listdir(out)):
     raise FileExistsError(f"--out={out} already exists and is not empty; choose a new directory.")
-  cfg = model_checkpoint.read_model_config(checkpoint)
+  # The HF names walk layers one by one: restore the per-layer (on-disk) layout.
+  cfg = layer_stack.disk_config(model_checkpoint.read_model_config(checkpoint))
   mesh = mesh_lib.make_mesh(mesh_lib.MeshConfig())
   params, _ = model_checkpoint.restore(checkpoint, cfg, mesh, partitioning.DEFAULT_RULES)
   return write_hf(out, cfg, params, model_checkpoint.tokenizer_dir(checkpoint))

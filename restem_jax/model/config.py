@@ -42,6 +42,9 @@ class ModelConfig:
     dtype: activation/compute dtype name ('float32' on CPU, 'bfloat16' on TPU/GPU).
     param_dtype: parameter storage dtype name.
     remat: rematerialise each block in the backward pass (saves memory).
+    scan_layers: run the decoder blocks as one `nn.scan` over params stacked on a leading
+      'layers' axis instead of an unrolled loop: XLA compiles one block, not num_layers
+      (`restem_jax.model.layer_stack`). A runtime field: checkpoints stay per-layer on disk.
     attention_impl: attention backend, 'auto' | 'einsum' | 'xla' | 'cudnn' | 'splash'
       (`restem_jax.model.attention`; 'auto' = splash on TPU, cudnn on GPU, einsum else).
   """
@@ -68,6 +71,7 @@ class ModelConfig:
   dtype: str = "float32"
   param_dtype: str = "float32"
   remat: bool = False
+  scan_layers: bool = False
   attention_impl: str = "auto"
 
   def __post_init__(self):

@@ -13,7 +13,8 @@ directions: export gathers one (possibly device-sharded) leaf to the host, conve
 it and writes it into a shard of at most `max_shard_bytes`, so host memory holds
 one shard, never a second copy of the whole model. Tensors the model would not use
 are refused, never silently dropped. Only numpy, ml_dtypes and `safetensors.numpy`
-are needed at import time (no torch).
+are needed at import time (no torch). Params here are in the per-layer (`block_i`,
+on-disk) layout; `place_params` stacks them for a `scan_layers` model.
 """
 
 from __future__ import annotations
@@ -193,12 +194,19 @@ def save_hf_checkpoint(path: str, cfg: ModelConfig, params, *,
 
 
 def place_params(cfg: ModelConfig, params, mesh, rules):
-  """Device-puts numpy params with the shardings `init_sharded` would give them."""
+  """Device-puts numpy (per-layer) params with the shardings `init_sharded` would give them,
+  stacked when `cfg.scan_layers` (`layer_stack`)."""
   import jax  # pylint: disable=import-outside-toplevel
   import flax.linen as nn  # pylint: disable=import-outside-toplevel
-  from restem_jax.model import interface  # pylint: disable=import-outside-toplevel
+  from restem_jax.model import interface, layer_stack  # pylint: disable=import-outside-toplevel
   from restem_jax.sharding import partitioning  # pylint: disable=import-outside-toplevel
 
-  abstract = jax.eval_shape(lambda k: interface.init_boxed(cfg, k), jax.random.key(0))
-  shardings = partitioning.logical_to_shardings(nn.get_partition_spec(abstract), mesh, rules)
-  return jax.tree.map(jax.device_put, params, shardings)
+  def abstract(c):
+    boxed = jax.eval_shape(lambda k: interface.init_boxed(c, k), jax.random.key(0))
+    shardings = partitioning.logical_to_shardings(nn.get_partition_spec(boxed), mesh, rules)
+    return jax.tree.map(lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s),
+                        nn.meta.unbox(boxed), shardings)
+
+  placed = jax.tree.map(lambda x, a: jax.device_put(x, a.sharding), params,
+                        abstract(layer_stack.disk_config(cfg)))
+  return layer_stack.of(cfg).from_disk(cfg, placed, abstract(cfg))

@@ -12,10 +12,12 @@ from typing import Any
 import flax.linen as nn
 import jax.numpy as jnp
 
-from restem_jax.model import layers
+from restem_jax.model import layer_stack, layers
 from restem_jax.model.config import ModelConfig
 
-Cache = list[dict[str, Any]]  # one {'k': BxKxSxE, 'v': BxKxSxE} per layer
+# Unrolled: one {'k': BxKxSxE, 'v': BxKxSxE} per layer; Scanned: {'k': LxBxKxSxE, 'v': ...}
+# (`restem_jax.model.layer_stack`).
+Cache = list[dict[str, Any]] | dict[str, Any]
 
 
 class DecoderBlock(nn.Module):
@@ -52,17 +54,13 @@ class Transformer(nn.Module):
     table = nn.with_logical_constraint(embedding_VxD, (None, None))
     x = jnp.take(table, tokens_BxT, axis=0).astype(cfg.compute_dtype)
     x = nn.with_logical_constraint(x, ("batch", "act_length", "act_embed"))
-    block_cls = nn.remat(DecoderBlock, static_argnums=()) if cfg.remat else DecoderBlock
-    new_cache = []
-    for i in range(cfg.num_layers):
-      x, layer_cache = block_cls(cfg, name=f"block_{i}")(
-          x, positions_BxT, mask_BxTxS, None if cache is None else cache[i], cache_index)
-      new_cache.append(layer_cache)
+    x, new_cache = layer_stack.of(cfg).apply(cfg, DecoderBlock, x, positions_BxT, mask_BxTxS,
+                                             cache, cache_index)
     if last_only:
       x = x[:, -1:]
     x = layers.RMSNorm(cfg, name="final_norm")(x)
     if return_hidden:
-      return x, (new_cache if cache is not None else None)
+      return x, new_cache
     if cfg.tie_embeddings:
       logits = jnp.einsum("btd,vd->btv", x, embedding_VxD.astype(cfg.compute_dtype))
     else:
@@ -72,4 +70,4 @@ class Transformer(nn.Module):
       logits = jnp.einsum("btd,dv->btv", x, head_DxV.astype(cfg.compute_dtype))
     logits = nn.with_logical_constraint(logits.astype(jnp.float32),
                                         ("batch", "act_length", "act_vocab"))
-    return logits, (new_cache if cache is not None else None)
+    return logits, new_cache

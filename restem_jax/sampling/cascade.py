@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from restem_jax.model import kv_cache, layers, masks, rope
+from restem_jax.model import kv_cache, layer_stack, layers, masks, rope
 from restem_jax.model.config import ModelConfig
 from restem_jax.model.interface import make_module
 from restem_jax.sampling import decode
@@ -63,7 +63,8 @@ def shared_prefix_len(prompts: Sequence[np.ndarray], quantum: int = PREFIX_QUANT
 
 
 def prefill_prefix(params, prefix_RxP, *, cfg: ModelConfig):
-  """KV cache of the shared prefix: one {'k','v': [R, K, P0, E]} per layer.
+  """KV cache of the shared prefix: per layer {'k','v': [R, K, P0, E]} (in the model's
+  layer layout, `kv_cache`).
 
   R identical rows (the caller passes as many as the data-parallel axis needs to divide
   the batch, then keeps one)."""
@@ -78,7 +79,7 @@ def prefill_prefix(params, prefix_RxP, *, cfg: ModelConfig):
 def _prefill_suffix(cfg, params, prefix_cache, suffix_BxS, suffix_lens_B):
   """Prefill each problem's suffix against the prefix; returns logits, (b) cache, validity."""
   b, s = suffix_BxS.shape
-  p0 = prefix_cache[0]["k"].shape[2]
+  p0 = kv_cache.length(prefix_cache)
   slots_S = jnp.arange(s)
   pad_B = s - suffix_lens_B
   valid_BxS = slots_S[None] >= pad_B[:, None]
@@ -86,15 +87,16 @@ def _prefill_suffix(cfg, params, prefix_cache, suffix_BxS, suffix_lens_B):
   key_valid = jnp.concatenate([jnp.ones((b, p0), bool), valid_BxS], axis=1)
   mask = masks.cache_mask(key_valid, jnp.broadcast_to(p0 + slots_S, (b, s)))
 
-  def widen(x_1xKxPxE):
-    _, k, _, e = x_1xKxPxE.shape
-    return jnp.concatenate([jnp.broadcast_to(x_1xKxPxE, (b, k, p0, e)),
-                            jnp.zeros((b, k, s, e), x_1xKxPxE.dtype)], axis=2)
+  def widen(x_1xKxPxE):  # leading layer axis or not (kv_cache)
+    *lead, _, k, _, e = x_1xKxPxE.shape
+    return jnp.concatenate([jnp.broadcast_to(x_1xKxPxE, (*lead, b, k, p0, e)),
+                            jnp.zeros((*lead, b, k, s, e), x_1xKxPxE.dtype)],
+                           axis=kv_cache.LENGTH_AXIS)
 
   cache = jax.tree.map(widen, prefix_cache)
   logits, cache = make_module(cfg).apply({"params": params}, suffix_BxS, positions_BxS, mask,
                                          cache, p0, last_only=True)
-  suffix_cache = jax.tree.map(lambda x: x[:, :, p0:], cache)
+  suffix_cache = jax.tree.map(lambda x: x[..., p0:, :], cache)
   return logits[:, 0], suffix_cache, valid_BxS
 
 
@@ -174,19 +176,20 @@ def generate(params, prefix_cache, suffix_BxS, suffix_lens_B, problem_idx_B, act
   last_BxV, suffix_cache, suffix_valid_BxS = _prefill_suffix(cfg, params, prefix_cache,
                                                              suffix_BxS, suffix_lens_B)
   rep = functools.partial(jnp.repeat, repeats=n, axis=0)
-  lens_R = rep(prefix_cache[0]["k"].shape[2] + suffix_lens_B)
+  lens_R = rep(kv_cache.length(prefix_cache) + suffix_lens_B)
   own = kv_cache.init_cache(cfg, suffix_BxS.shape[0] * n, m)
   dt = cfg.compute_dtype
 
   def step(own, prev_R, t):
     x = jnp.take(params["embedding"], prev_R[:, None], axis=0).astype(dt)
     pos_Rx1 = (lens_R + t - 1)[:, None]
-    new_own = []
-    for i in range(cfg.num_layers):
-      x, layer_own = _block_step(cfg, params[f"block_{i}"], x, pos_Rx1, own[i], prefix_cache[i],
-                                 suffix_cache[i], suffix_valid_BxS, t)
-      new_own.append(layer_own)
-    return _logits(cfg, params, x), new_own
+
+    def block(p, x, layer_caches):
+      own, prefix, suffix = layer_caches
+      return _block_step(cfg, p, x, pos_Rx1, own, prefix, suffix, suffix_valid_BxS, t)
+
+    x, own = layer_stack.of(cfg).fold(cfg, params, block, x, (own, prefix_cache, suffix_cache))
+    return _logits(cfg, params, x), own
 
   keys_R = keys_lib.row_keys(seed, iteration, problem_idx_B,
                              sample_offset + jnp.arange(n, dtype=jnp.int32))

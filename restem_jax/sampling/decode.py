@@ -67,7 +67,7 @@ def generate(params, prompts_BxP, prompt_lens_B, problem_idx_B, active_B, seed, 
   last_BxV, cache, key_valid_BxS = _prefill(cfg, params, prompts_BxP, prompt_lens_B, p + m)
   rep = functools.partial(jnp.repeat, repeats=n, axis=0)
   key_valid_RxS, lens_R = rep(key_valid_BxS), rep(prompt_lens_B)
-  cache = jax.tree.map(rep, cache)
+  cache = kv_cache.repeat_rows(cache, n)
   module = make_module(cfg)
 
   def step(cache, prev_R, t):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -64,7 +63,7 @@ class CascadeEngine:
     if len(prefix) == 0:
       return kv_cache.init_cache(self._cfg, 1, 0)
     tokens = jnp.broadcast_to(jnp.asarray(prefix, jnp.int32)[None], (rows, len(prefix)))
-    return jax.tree.map(lambda x: x[:1], self._prefill(params, tokens))
+    return kv_cache.first_row(self._prefill(params, tokens))
 
   def run(self, params, prefix_state, suffix_BxS, lens_B, *args, num_samples: int, top_k: int):
     key = (num_samples, top_k)

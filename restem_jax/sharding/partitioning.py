@@ -33,6 +33,7 @@ DEFAULT_RULES: tuple = (
     ("act_mlp", "tensor"),
     ("act_vocab", "tensor"),
     ("cache_length", None),
+    ("layers", None),  # the stacked layer axis of scanned params (model.layer_stack)
 )
 
 

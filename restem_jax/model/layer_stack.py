@@ -1,0 +1,149 @@
+"""How the decoder blocks are laid out: one module per layer, or one scanned module.
+
+Two strategies, chosen by `ModelConfig.scan_layers` (a runtime field: it changes how the
+weights are computed with, not what they mean):
+
+  Unrolled  params `block_0 ... block_{L-1}`, each one block's tree; KV cache a list of
+            L {'k', 'v'} dicts of BxKxSxE. A Python loop: XLA compiles L copies of the
+            block (compile time and program size grow with L).
+  Scanned   params `blocks`, the same tree with every leaf stacked on a leading axis of
+            size L (logical axis 'layers', never sharded); KV cache one {'k', 'v'} dict of
+            LxBxKxSxE. `nn.scan` over one block (with `nn.remat` inside when cfg.remat):
+            XLA compiles the block once.
+
+Checkpoints on disk are always per-layer (the Unrolled tree): `to_disk` / `from_disk`
+convert at the save / restore boundary, so HF/GGUF import and export, existing
+checkpoints and their shape errors (naming `block_3/attn/wq`) do not depend on the layout.
+Cache leaves of both layouts end in [B, K, S, E]; `restem_jax.model.kv_cache` works on
+them through negative axes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from restem_jax.model.config import ModelConfig
+
+LAYERS_AXIS = "layers"  # logical name of the stacked leading axis
+STACKED = "blocks"      # the Scanned layout's params key
+
+
+def block_name(i: int) -> str:
+  return f"block_{i}"
+
+
+def _cache_leaves(cfg: ModelConfig, shape):
+  return {"k": jnp.zeros(shape, cfg.compute_dtype), "v": jnp.zeros(shape, cfg.compute_dtype)}
+
+
+class Unrolled:
+  """One Flax module per layer (`block_i`), a Python loop over them."""
+
+  def apply(self, cfg: ModelConfig, block_cls, x, positions, mask, cache, cache_index):
+    """Runs the blocks inside the calling module's compact scope -> (x, new cache or None)."""
+    if cfg.remat:
+      block_cls = nn.remat(block_cls, static_argnums=())
+    new_cache = []
+    for i in range(cfg.num_layers):
+      x, layer_cache = block_cls(cfg, name=block_name(i))(
+          x, positions, mask, None if cache is None else cache[i], cache_index)
+      new_cache.append(layer_cache)
+    return x, (new_cache if cache is not None else None)
+
+  def init_cache(self, cfg: ModelConfig, batch: int, length: int):
+    shape = (batch, cfg.num_kv_heads, length, cfg.head_dim)
+    return [_cache_leaves(cfg, shape) for _ in range(cfg.num_layers)]
+
+  def fold(self, cfg: ModelConfig, params, fn: Callable, x, caches: tuple):
+    """x, ys = fn(layer_params, x, layer_caches) through every layer (functional decode
+    steps); `caches` is a tuple of caches in this layout, ys come back in it too."""
+    ys = []
+    for i in range(cfg.num_layers):
+      x, y = fn(params[block_name(i)], x, tuple(c[i] for c in caches))
+      ys.append(y)
+    return x, ys
+
+  def to_disk(self, cfg: ModelConfig, params):
+    del cfg
+    return params
+
+  def from_disk(self, cfg: ModelConfig, params, target):
+    del cfg, target
+    return params
+
+
+class Scanned:
+  """One Flax module scanned over a stacked leading 'layers' axis (`blocks`)."""
+
+  def apply(self, cfg: ModelConfig, block_cls, x, positions, mask, cache, cache_index):
+    if cfg.remat:  # inside the scan: one layer's activations are recomputed at a time
+      block_cls = nn.remat(block_cls, prevent_cse=False)
+    cache_axes = 0 if cache is not None else nn.broadcast
+    stack = nn.scan(block_cls, variable_axes={"params": 0}, split_rngs={"params": True},
+                    in_axes=(nn.broadcast, nn.broadcast, cache_axes, nn.broadcast),
+                    length=cfg.num_layers, metadata_params={nn.PARTITION_NAME: LAYERS_AXIS})
+    return stack(cfg, name=STACKED)(x, positions, mask, cache, cache_index)
+
+  def init_cache(self, cfg: ModelConfig, batch: int, length: int):
+    return _cache_leaves(cfg, (cfg.num_layers, batch, cfg.num_kv_heads, length, cfg.head_dim))
+
+  def fold(self, cfg: ModelConfig, params, fn: Callable, x, caches: tuple):
+    del cfg
+
+    def body(x, layer):
+      return fn(layer[0], x, layer[1])
+
+    return jax.lax.scan(body, x, (params[STACKED], caches))
+
+  def to_disk(self, cfg: ModelConfig, params):
+    """Stacked -> per-layer tree (views sliced one layer at a time; numpy or jax leaves)."""
+    out = {k: v for k, v in params.items() if k != STACKED}
+    for i in range(cfg.num_layers):
+      out[block_name(i)] = jax.tree.map(lambda x, i=i: x[i], params[STACKED])
+    return out
+
+  def from_disk(self, cfg: ModelConfig, params, target):
+    """Per-layer tree -> stacked, placed like `target` (the Scanned abstract params).
+
+    Stacks one parameter kind at a time and drops the per-layer arrays as it goes, so
+    the transient extra memory is one kind's stacked copy, not the whole model's."""
+    params = dict(params)
+    layers = [params.pop(block_name(i)) for i in range(cfg.num_layers)]
+    flat_layers = [jax.tree_util.tree_flatten_with_path(layer)[0] for layer in layers]
+    treedef = jax.tree.structure(layers[0])
+    del layers
+    target_leaves = jax.tree.leaves(target[STACKED])
+    stacked = []
+    for j, want in enumerate(target_leaves):
+      parts = [flat[j][1] for flat in flat_layers]
+      for flat in flat_layers:
+        flat[j] = (flat[j][0], None)
+      stacked.append(_stack(parts, want))
+      del parts
+    params[STACKED] = jax.tree.unflatten(treedef, stacked)
+    return params
+
+
+def _stack(parts, want):
+  sharding = getattr(want, "sharding", None)
+  if sharding is None:
+    return jnp.stack(parts).astype(want.dtype)
+  return jax.jit(lambda *xs: jnp.stack(xs).astype(want.dtype), out_shardings=sharding)(*parts)
+
+
+_LAYOUTS: dict[bool, Any] = {False: Unrolled(), True: Scanned()}
+
+
+def disk_config(cfg: ModelConfig) -> ModelConfig:
+  """The config whose params tree is the on-disk (per-layer) layout."""
+  return dataclasses.replace(cfg, scan_layers=False)
+
+
+def of(cfg: ModelConfig):
+  """The layout strategy `cfg.scan_layers` selects."""
+  return _LAYOUTS[bool(cfg.scan_layers)]
