@@ -12,6 +12,8 @@ from typing import Any
 
 from etils import epath
 
+from restem_jax.io import schemes
+
 PathLike = str | os.PathLike
 
 
@@ -74,15 +76,20 @@ def read_json(p: PathLike) -> Any:
 
 
 def write_text(p: PathLike, text: str) -> None:
-  """Plain (non-atomic) write; parents are created."""
-  q = path(p)
-  q.parent.mkdir(parents=True, exist_ok=True)
-  q.write_text(text)
+  """Plain (non-atomic) write that replaces the file; parents are created."""
+  write_bytes(p, text.encode("utf-8"))
 
 
 def write_bytes(p: PathLike, data: bytes) -> None:
+  """Plain (non-atomic) write that replaces the file; parents are created.
+
+  On gfile schemes an existing file is removed first: TensorFlow's `ram://` filesystem
+  appends to an existing file instead of truncating it.
+  """
   q = path(p)
   q.parent.mkdir(parents=True, exist_ok=True)
+  if schemes.is_gfile_path(q) and q.exists():
+    q.unlink()
   q.write_bytes(data)
 
 
@@ -94,4 +101,4 @@ def copy_tree(src: PathLike, dst: PathLike) -> None:
     if child.is_dir():
       copy_tree(child, d / child.name)
     else:
-      (d / child.name).write_bytes(child.read_bytes())
+      write_bytes(d / child.name, child.read_bytes())

@@ -62,3 +62,22 @@ def test_atomic_json_with_concurrent_writers(tmp_path):
   assert not errors, errors[:3]
   assert json.loads(open(target).read())["i"] == 299
   assert os.listdir(tmp_path) == ["manifest.json"]
+
+
+@pytest.mark.parametrize("root_kind", ["local", "ram"])
+def test_plain_writes_replace_an_existing_file(tmp_path, root_kind):
+  """ram:// (TF's RamFileSystem) appends on open-for-write; the path layer must replace."""
+  base = str(tmp_path) if root_kind == "local" else "ram://replace_test"
+  root, copy = io.join(base, "src"), io.join(base, "dst")
+  target = io.join(root, "x.bin")
+  io.write_bytes(target, b"a longer first version")
+  io.write_bytes(target, b"v2")
+  assert io.read_bytes(target) == b"v2"
+  io.write_text(io.join(root, "y.txt"), "first version, longer")
+  io.write_text(io.join(root, "y.txt"), "v2")
+  assert io.read_text(io.join(root, "y.txt")) == "v2"
+  io.copy_tree(root, copy)
+  io.write_bytes(target, b"3")
+  io.copy_tree(root, copy)  # a second copy over the first replaces its files
+  assert io.read_bytes(io.join(copy, "x.bin")) == b"3"
+  assert io.read_text(io.join(copy, "y.txt")) == "v2"
