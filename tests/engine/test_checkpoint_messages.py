@@ -87,3 +87,10 @@ def test_other_param_dims_that_do_not_divide_are_named():
   with pytest.raises(ValueError, match=r"logical axis 'mlp', size 101\) cannot be split into "
                                        r"the 2 shards of mesh axes \('tensor',\)"):
     model_checkpoint.abstract_params(cfg, _mesh((4, 1, 2)), toy.RULES)
+
+
+def test_stacked_layers_do_not_hide_an_odd_vocab():
+  cfg = dataclasses.replace(toy.TOY, vocab_size=99, scan_layers=True)
+  with pytest.raises(ValueError, match=r"vocab_size=99 cannot be sharded .* tensor=2"):
+    model_checkpoint.abstract_params(cfg, _mesh((4, 1, 2)), toy.RULES)
+  model_checkpoint.abstract_params(cfg, _mesh((4, 2, 1)), toy.RULES)  # stacked axis unsharded
