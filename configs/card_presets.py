@@ -11,6 +11,10 @@ card was sized for:
   llama3_8b         Llama-3.1-8B    on one GPU host (8x H100 80GB)
   llama3_8b_tpu     Llama-3.1-8B    on a TPU v5p 2x4x4 slice (32 chips)
 
+The GPU/TPU presets run the decoder as one `nn.scan` over layers (`model.scan_layers`): XLA
+compiles one block instead of 16-32, which is what makes their programs compile in minutes
+(docs/launch.md, "Memory plan"); the CPU smoke keeps the unrolled loop.
+
 The model and its tokenizer come from a self-describing checkpoint made once with
 `python -m restem_jax.convert import --source=HF_DIR_OR_GGUF --out=CKPT` (docs/models.md),
 passed as `--config.base.checkpoint=CKPT` (the CPU smoke: `--source=` the SmolLM2-135M-Instruct
@@ -51,12 +55,13 @@ class Preset:
   rows_per_micro: int    # M-step packed rows per micro-batch (divisible by data x fsdp)
   accum_steps: int       # micro-batches per optimizer step
   prompts_per_batch: int  # E-step prompts per decode call (x N samples = decode rows)
+  scan_layers: bool = True  # nn.scan over layers: one block compiled, not L (model.layer_stack)
 
 
 _GPU_HOST = "one GPU host, 8x H100 80GB"
 PRESETS = {
     "smollm2_135m": Preset("smollm2-135m", "CPU (smoke test; fp32)", 1, (-1, 1, 1), "float32",
-                           "float32", False, 8, 1, 4),
+                           "float32", False, 8, 1, 4, scan_layers=False),
     "llama3_1b": Preset("llama-3.2-1b", _GPU_HOST, 8, (1, -1, 1), "bfloat16", "float32", True,
                         32, 2, 16),
     "llama3_1b_tpu": Preset("llama-3.2-1b", "TPU v5e 2x4 (8 chips)", 8, (1, -1, 1), "bfloat16",
@@ -92,7 +97,7 @@ def base_card(name: str, card: str):
   # Architecture fields unset (None): they come from config.base.checkpoint's
   # model_config.json. Set here: how the weights are computed and stored (RUNTIME_FIELDS).
   c.model = model_spec.unset_model_fields(dtype=p.dtype, param_dtype=p.param_dtype,
-                                          remat=p.remat)
+                                          remat=p.remat, scan_layers=p.scan_layers)
   c.mesh.update(axis_sizes=p.mesh_sizes)
   c.base.update(checkpoint="", pretrain=False)
   c.train.update(rows_per_micro=p.rows_per_micro, accum_steps=p.accum_steps)

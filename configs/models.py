@@ -4,8 +4,8 @@
   c.model.update(models.LLAMA_3_1_8B)
 
 Dimensions and RoPE scaling from the models' HF config.json files. bf16 compute with
-fp32 master weights (param_dtype) for training, rematerialised blocks; attention 'auto'
-(splash on TPU, cudnn on GPU).
+fp32 master weights (param_dtype) for training, rematerialised blocks scanned over layers
+(`scan_layers`: XLA compiles one block, not L); attention 'auto' (splash on TPU, cudnn on GPU).
 """
 
 _COMMON = dict(
@@ -18,6 +18,7 @@ _COMMON = dict(
     dtype="bfloat16",
     param_dtype="float32",
     remat=True,
+    scan_layers=True,
     attention_impl="auto",
 )
 

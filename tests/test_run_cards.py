@@ -58,7 +58,8 @@ def _checkpoint_model(preset):
   fields = {f.name for f in dataclasses.fields(ModelConfig)}
   arch = presets.architecture(presets.PRESETS[preset])
   return ModelConfig(**{**{k: v for k, v in arch.items() if k in fields},
-                        "dtype": "float32", "param_dtype": "float32", "remat": False})
+                        "dtype": "float32", "param_dtype": "float32", "remat": False,
+                        "scan_layers": False})
 
 
 @pytest.mark.parametrize("card,preset", ALL)
@@ -77,7 +78,8 @@ def test_preset_validates(card, preset):
   set_fields = {k for k, v in c.model.to_dict().items() if v is not None}
   assert set_fields <= model_spec.RUNTIME_FIELDS, set_fields
   model = model_spec.merge(c.model.to_dict(), _checkpoint_model(preset), source="preset")
-  assert (model.dtype, model.param_dtype, model.remat) == (p.dtype, p.param_dtype, p.remat)
+  assert ((model.dtype, model.param_dtype, model.remat, model.scan_layers)
+          == (p.dtype, p.param_dtype, p.remat, p.scan_layers))
   run_config.check_model_context(model, c, train.seq_len)
   length_check.check_lengths(seq_len=train.seq_len, prompt_buckets=sampler.prompt_buckets,
                              max_new_tokens=sampler.max_new_tokens, max_len=model.max_len)
