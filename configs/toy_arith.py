@@ -91,6 +91,8 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
   c.base = ml_collections.ConfigDict(dict(
       checkpoint="",       # base checkpoint dir; '' = W/base (pretrained if missing). A set
                            # checkpoint's model_config.json must agree with config.model
+      import_from="",      # HF dir, .gguf or 'package:MODULE/FILE' imported into the base
+                           # checkpoint dir on first use (restem_jax/checkpoint/base_import.py)
       pretrain=True,       # pretrain the toy base model when no checkpoint exists
       pretrain_documents=20_000,  # size of the generated corpus
       mistake_rate=0.6,    # fraction of corpus solutions with the left-to-right mistake
@@ -125,6 +127,8 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       temperature=1.0,     # paper: 1.0
       top_p=0.95,          # paper: 0.95
       top_k=0,             # no top-k filter for evaluation samples
+      train_limit=0,       # train problems in the greedy train pass@1 (train/test gap);
+                           # 0 = all, N = a stratified subsample
       # Other tasks every model is also evaluated on (label -> task, data_dir, limit, ...;
       # restem_jax/loop/transfer.py), e.g. on the command line:
       # --config.eval.transfer_tasks='{"gsm8k": {"data_dir": "/work/shared/data"}}'

@@ -39,10 +39,14 @@ class EvalConfig:
   temperature: float = 1.0        # paper: 1.0
   top_p: float = 0.95             # paper: 0.95
   top_k: int = 0                  # 0 = no top-k filter
+  train_limit: int = 0            # train problems in the greedy train pass@1 (train/test gap):
+                                  # a stratified subsample; 0 = the whole train split
 
   def __post_init__(self):
     if self.num_samples < 0:
       raise ValueError(f"eval.num_samples={self.num_samples} must be >= 0.")
+    if self.train_limit < 0:
+      raise ValueError(f"eval.train_limit={self.train_limit} must be >= 0 (0 = all).")
     bad = [k for k in self.ks if k < 1 or (self.num_samples and k > self.num_samples)]
     if bad:
       raise ValueError(f"eval.ks={self.ks}: every k must be in [1, eval.num_samples="

@@ -28,7 +28,7 @@ from absl import logging
 from restem_jax import io
 from restem_jax import run_config
 from restem_jax import vocab as vocab_lib
-from restem_jax.checkpoint import model_checkpoint
+from restem_jax.checkpoint import base_import, model_checkpoint
 from restem_jax.loop import base_model, estep, evaluate, greedy_eval, hosts, manifest, metrics
 from restem_jax.loop import buckets, length_check, mstep, preflight, report, sandbox_policy
 from restem_jax.loop import tensorboard
@@ -114,10 +114,16 @@ class Run:
     logging.info("stage %s: done in %.1fs", name, record["seconds"])
     return record
 
+  @property
+  def gap_problems(self) -> list:
+    """Train problems of the greedy train pass@1 (eval.train_limit of them, stratified)."""
+    return subsample.stratified(self.problems["train"], self.eval_cfg.train_limit,
+                                seed=self.c.task.seed, split="train_gap")
+
   def evaluate(self, params, pool, bucket_draws: bool = False) -> dict:
     params = self.sampler.place(params)  # once for all of the evaluation's decodes
     result = evaluate.evaluate(params, self.sampler, pool, self.eval_cfg,
-                               test=self.problems["test"], train=self.problems["train"],
+                               test=self.problems["test"], train=self.gap_problems,
                                validation=self.problems["validation"], seed=self.c.seed,
                                bucket_draws=bucket_draws)
     if self.transfer:
@@ -399,6 +405,7 @@ def _scalars(d: dict) -> dict:
 def run(c, workdir: str) -> dict:
   """Runs (or resumes) the configured job in `workdir`; returns the summary dict."""
   t0 = time.perf_counter()
+  base_import.ensure_imported(c, workdir)  # before the Run reads the base's config/tokenizer
   summary = Run(c, workdir).run()
   logging.info("run finished: %.0fs in this process, %.0fs of stages in all",
                time.perf_counter() - t0, summary["wall_seconds"])

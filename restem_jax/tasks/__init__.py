@@ -6,6 +6,7 @@ See docs/tasks.md for data layout and prompt formats.
 """
 
 from restem_jax.tasks import apps
+from restem_jax.tasks import arith_fewshot
 from restem_jax.tasks import gsm8k
 from restem_jax.tasks import humaneval
 from restem_jax.tasks import math

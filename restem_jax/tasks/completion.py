@@ -6,7 +6,7 @@ docstring; toy_code: examples docstring and `def f(`), the checked program is
 prompt + completion, except that a HumanEval completion which itself defines the
 prompt's entry point (a model that restates the whole function) is the program
 (`restem_jax.verify.humaneval_format`, the rule the humaneval checker applies too);
-elsewhere (math, gsm8k, mbpp, apps, toy_arith) the completion alone is checked. `STOP_SEQUENCES` are where a few-shot-prompted sampler should cut a
+elsewhere (math, gsm8k, mbpp, apps, toy_arith, arith_fewshot) the completion alone is checked. `STOP_SEQUENCES` are where a few-shot-prompted sampler should cut a
 completion (the next example's header); the cut text is not part of the sample.
 """
 
@@ -23,6 +23,7 @@ STOP_SEQUENCES: dict[str, tuple[str, ...]] = {
     "humaneval": ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#"),
     "apps": ("\nQUESTION:",),
     "toy_code": ('\n"""',),
+    "arith_fewshot": ("\n",),  # one-line solutions
 }
 
 

