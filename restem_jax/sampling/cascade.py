@@ -22,7 +22,8 @@ is a functional pass over the same params that reuses the model's RMSNorm, SwiGL
 rope modules (only the q/k/v/o projections and the LM head are re-expressed, to feed
 the cascade; tests/engine/test_cascade.py holds the two engines equal). Like the
 model, it attends over the full context (a checkpoint's sliding window is honoured
-by `ModelConfig.check_context` refusing longer contexts).
+by `ModelConfig.check_context` refusing longer contexts). `generate` gives every sample
+its own row for the whole call; `refill.py` runs fewer rows that take the samples in turn.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def prefill_prefix(params, prefix_RxP, *, cfg: ModelConfig):
   return cache
 
 
-def _prefill_suffix(cfg, params, prefix_cache, suffix_BxS, suffix_lens_B):
+def prefill_suffix(cfg, params, prefix_cache, suffix_BxS, suffix_lens_B):
   """Prefill each problem's suffix against the prefix; returns logits, (b) cache, validity."""
   b, s = suffix_BxS.shape
   p0 = kv_cache.length(prefix_cache)
@@ -108,7 +109,10 @@ def _project(cfg, p, x_Rx1xD, name, heads):
 
 
 def _cascade_attention(q_RxHxE, prefix, suffix, own, suffix_valid_BxS, t):
-  """Softmax over [prefix keys | the row's suffix keys | the row's own keys 0..t-1]."""
+  """Softmax over [prefix keys | the row's suffix keys | the row's own keys 0..t-1].
+
+  Rows are problem-major (row b * n + i belongs to problem b); `t` is a scalar (every
+  row at the same step) or int32 [R] (each row's own step, `refill.py`)."""
   b, _, ps, e = suffix["k"].shape
   r, h, _ = q_RxHxE.shape
   kh, m = own["k"].shape[1], own["k"].shape[2]
@@ -120,10 +124,12 @@ def _cascade_attention(q_RxHxE, prefix, suffix, own, suffix_valid_BxS, t):
   l_pre = jnp.einsum("bnkge,kpe->bnkgp", q, prefix["k"][0], preferred_element_type=f32)
   l_suf = jnp.einsum("bnkge,bkse->bnkgs", q, suffix["k"], preferred_element_type=f32)
   l_own = jnp.einsum("bnkge,bnkme->bnkgm", q, own_k, preferred_element_type=f32)
-  valid = jnp.concatenate([jnp.ones((b, prefix["k"].shape[2]), bool), suffix_valid_BxS,
-                           jnp.broadcast_to(jnp.arange(m) < t, (b, m))], axis=1)
+  t_BxN = jnp.broadcast_to(t, (r,)).reshape(b, n)
+  valid = jnp.concatenate([jnp.ones((b, n, prefix["k"].shape[2]), bool),
+                           jnp.broadcast_to(suffix_valid_BxS[:, None], (b, n, ps)),
+                           jnp.arange(m) < t_BxN[..., None]], axis=-1)
   logits = jnp.concatenate([l_pre, l_suf, l_own], axis=-1) * (e ** -0.5)
-  valid = valid[:, None, None, None, :]
+  valid = valid[:, :, None, None, :]
   probs = jnp.where(valid, jax.nn.softmax(jnp.where(valid, logits, _NEG_INF), axis=-1), 0.0)
   p0 = prefix["k"].shape[2]
   probs = probs.astype(own_v.dtype)
@@ -131,6 +137,15 @@ def _cascade_attention(q_RxHxE, prefix, suffix, own, suffix_valid_BxS, t):
          + jnp.einsum("bnkgs,bkse->bnkge", probs[..., p0:p0 + ps], suffix["v"])
          + jnp.einsum("bnkgm,bnkme->bnkge", probs[..., p0 + ps:], own_v))
   return out.reshape(r, h, e)
+
+
+def _write_own(own_RxKxMxE, x_Rx1xKxE, t):
+  """Stores the new token's key or value at slot t - 1 of each row's own cache."""
+  x = x_Rx1xKxE.transpose(0, 2, 1, 3).astype(own_RxKxMxE.dtype)
+  if jnp.ndim(t) == 0:  # every row at the same step: one slice
+    return jax.lax.dynamic_update_slice(own_RxKxMxE, x, (0, 0, t - 1, 0))
+  rows = jnp.arange(own_RxKxMxE.shape[0])
+  return own_RxKxMxE.at[rows, :, t - 1].set(x[:, :, 0], mode="promise_in_bounds")
 
 
 def _block_step(cfg, p, x_Rx1xD, pos_Rx1, own, prefix, suffix, suffix_valid_BxS, t):
@@ -146,10 +161,7 @@ def _block_step(cfg, p, x_Rx1xD, pos_Rx1, own, prefix, suffix, suffix_valid_BxS,
     k = layers.RMSNorm(cfg, "head_dim").apply({"params": a["k_norm"]}, k)
   rotation = rope.for_config(cfg)
   q, k = rope.apply(q, pos_Rx1, rotation), rope.apply(k, pos_Rx1, rotation)
-  own = {"k": jax.lax.dynamic_update_slice(own["k"], k.transpose(0, 2, 1, 3).astype(
-             own["k"].dtype), (0, 0, t - 1, 0)),
-         "v": jax.lax.dynamic_update_slice(own["v"], v.transpose(0, 2, 1, 3).astype(
-             own["v"].dtype), (0, 0, t - 1, 0))}
+  own = {"k": _write_own(own["k"], k, t), "v": _write_own(own["v"], v, t)}
   out = _cascade_attention(q[:, 0], prefix, suffix, own, suffix_valid_BxS, t)
   dt = cfg.compute_dtype
   x = x_Rx1xD + jnp.einsum("rhe,hed->rd", out.astype(dt), a["wo"].astype(dt))[:, None]
@@ -167,17 +179,19 @@ def _logits(cfg, params, x_Rx1xD):
   return logits.astype(jnp.float32)
 
 
-def generate(params, prefix_cache, suffix_BxS, suffix_lens_B, problem_idx_B, active_B, seed,
-             iteration, sample_offset, temperature, top_p, stop_table: stops.StopTable, *,
-             cfg: ModelConfig, num_samples: int, max_new_tokens: int, top_k: int,
-             pad_id: int = 0):
-  """`decode.generate` for prompts = prefix ++ suffix_BxS[b] (same outputs and keys)."""
-  n, m = num_samples, max_new_tokens
-  last_BxV, suffix_cache, suffix_valid_BxS = _prefill_suffix(cfg, params, prefix_cache,
-                                                             suffix_BxS, suffix_lens_B)
-  rep = functools.partial(jnp.repeat, repeats=n, axis=0)
-  lens_R = rep(kv_cache.length(prefix_cache) + suffix_lens_B)
-  own = kv_cache.init_cache(cfg, suffix_BxS.shape[0] * n, m)
+def prefill_and_step(cfg, params, prefix_cache, suffix_BxS, suffix_lens_B, rows_per_problem):
+  """Prefills the suffixes; returns (logits after each prompt [B, V], the decode step).
+
+  `step(own, prev_R, t) -> (logits_RxV, own)` feeds generated token t - 1 of each of
+  the B * rows_per_problem problem-major rows; `t` is a scalar or int32 [R]."""
+  last_BxV, suffix_cache, suffix_valid_BxS = prefill_suffix(cfg, params, prefix_cache,
+                                                            suffix_BxS, suffix_lens_B)
+  lens_R = jnp.repeat(kv_cache.length(prefix_cache) + suffix_lens_B, rows_per_problem, axis=0)
+  return last_BxV, decode_step(cfg, params, prefix_cache, suffix_cache, suffix_valid_BxS, lens_R)
+
+
+def decode_step(cfg, params, prefix_cache, suffix_cache, suffix_valid_BxS, lens_R):
+  """The one-token step over the three cache levels (`prefill_and_step`'s `step`)."""
   dt = cfg.compute_dtype
 
   def step(own, prev_R, t):
@@ -191,6 +205,18 @@ def generate(params, prefix_cache, suffix_BxS, suffix_lens_B, problem_idx_B, act
     x, own = layer_stack.of(cfg).fold(cfg, params, block, x, (own, prefix_cache, suffix_cache))
     return _logits(cfg, params, x), own
 
+  return step
+
+
+def generate(params, prefix_cache, suffix_BxS, suffix_lens_B, problem_idx_B, active_B, seed,
+             iteration, sample_offset, temperature, top_p, stop_table: stops.StopTable, *,
+             cfg: ModelConfig, num_samples: int, max_new_tokens: int, top_k: int,
+             pad_id: int = 0):
+  """`decode.generate` for prompts = prefix ++ suffix_BxS[b] (same outputs and keys)."""
+  n, m = num_samples, max_new_tokens
+  last_BxV, step = prefill_and_step(cfg, params, prefix_cache, suffix_BxS, suffix_lens_B, n)
+  rep = functools.partial(jnp.repeat, repeats=n, axis=0)
+  own = kv_cache.init_cache(cfg, suffix_BxS.shape[0] * n, m)
   keys_R = keys_lib.row_keys(seed, iteration, problem_idx_B,
                              sample_offset + jnp.arange(n, dtype=jnp.int32))
   return decode.run_loop(step, own, rep(last_BxV), keys_R, rep(active_B), temperature, top_p,

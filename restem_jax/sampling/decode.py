@@ -59,8 +59,8 @@ def generate(params, prompts_BxP, prompt_lens_B, problem_idx_B, active_B, seed, 
     dict with 'tokens' int32 [B*N, M] (pad after the row's last token), 'logprobs'
     float32 [B*N, M] (log p_model(token) at temperature 1, 0 after it), 'lengths'
     int32 [B*N] (generated tokens, including the EOS or the token completing a stop
-    string; 0 for filler rows), 'steps' int32 (decode steps run, <= M). Rows are
-    problem-major.
+    string; 0 for filler rows), 'steps' int32 (1 + decode steps run, <= M),
+    'row_steps' int32 (rows x steps: the decode work paid). Rows are problem-major.
   """
   _, p = prompts_BxP.shape
   n, m = num_samples, max_new_tokens
@@ -120,7 +120,8 @@ def run_loop(step, cache, last_RxV, keys_R, active_R, temperature, top_p,
 
   state = (jnp.int32(1), tok0, tokens_RxM, logprobs_RxM, done_R, length_R, tail_RxW, cache)
   steps, _, tokens_RxM, logprobs_RxM, _, length_R, _, _ = jax.lax.while_loop(cond, body, state)
-  return {"tokens": tokens_RxM, "logprobs": logprobs_RxM, "lengths": length_R, "steps": steps}
+  return {"tokens": tokens_RxM, "logprobs": logprobs_RxM, "lengths": length_R, "steps": steps,
+          "row_steps": steps * r}
 
 
 def jit_generate(cfg: ModelConfig, *, num_samples: int, max_new_tokens: int, top_k: int,

@@ -33,6 +33,10 @@ class SamplerConfig:
   max_new_tokens: int = 128
   prompts_per_batch: int = 8  # prompts per device call (rows = this x num_samples)
   engine: str = "cascade"  # 'cascade' (shared-prefix cache) or 'repeat' (see engines.py)
+  # Rows per problem in a device call ('cascade' only): 0 = one per sample (a call ends
+  # when its longest sample does); S < N = continuous batching, S slots take the problem's
+  # N samples in turn (`refill.py`). Same samples either way.
+  slots_per_problem: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +76,8 @@ class Sampler:
     self._fns: dict[tuple, Callable] = {}
     self._dp = mesh_lib.data_parallel_size(mesh)
     self._param_shardings = None
-    self._engine = engines.make(config.engine, model_cfg, config.max_new_tokens)
+    self._engine = engines.make(config.engine, model_cfg, config.max_new_tokens,
+                                config.slots_per_problem)
 
   def place(self, params):
     """`params` in the sampling layout (`rules`): the reshard hook between M-step and E-step."""
@@ -177,4 +182,4 @@ class Sampler:
     out = host_arrays.fetch(out)  # every process gets the whole batch
     shape = (batch, num_samples, -1)
     return (out["tokens"].reshape(shape)[:b], out["logprobs"].reshape(shape)[:b],
-            out["lengths"].reshape(batch, num_samples)[:b], int(out["steps"]) * batch * num_samples)
+            out["lengths"].reshape(batch, num_samples)[:b], int(out["row_steps"]))
