@@ -11,6 +11,7 @@ Decodes use the sampling axis rules, the train step the training rules.
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Callable
 
 from restem_jax import run_config
@@ -62,14 +63,18 @@ def plan(c, options: PlanOptions, emit: Callable[[str], None] = print) -> list[r
   model_cfg = programs.for_platform(run_config.model_config(c), target.platform)
   emit(f"target {target.name}: {len(target.devices)} x {target.device_kind}, "
        f"{target.hbm_bytes / report.MiB:.0f} MiB each; mesh {dict(mesh.shape)}; "
-       f"{model_cfg.num_params() / 1e6:.1f}M params, attention {model_cfg.attention_impl}")
+       f"{model_cfg.num_params() / 1e6:.1f}M params, attention {model_cfg.attention_impl}, "
+       f"layers {'scanned' if model_cfg.scan_layers else 'unrolled'}")
   plans = []
   for name in options.programs:
+    start = time.perf_counter()
     lowered, kind, ctx = _lowered(name, c, model_cfg, mesh, options)
     p = report.from_compiled(name, lowered.compile(), target.hbm_bytes)
+    seconds = time.perf_counter() - start
     plans.append(p)
     emit(report.plan_line(p))
     emit(report.table(p))
+    emit(f"  {'lower + compile':<20} {seconds:>12.1f} s")
     for line in report.advice(p, kind, ctx):
       emit("  change: " + line)
   return plans
