@@ -69,7 +69,12 @@ def plan(c, options: PlanOptions, emit: Callable[[str], None] = print) -> list[r
   for name in options.programs:
     start = time.perf_counter()
     lowered, kind, ctx = _lowered(name, c, model_cfg, mesh, options)
-    p = report.from_compiled(name, lowered.compile(), target.hbm_bytes)
+    try:
+      p = report.from_compiled(name, lowered.compile(), target.hbm_bytes)
+    except Exception as e:  # pylint: disable=broad-except
+      p = report.from_refusal(name, e, target.hbm_bytes)  # out of memory: fits=no, go on
+      if p is None:
+        raise
     seconds = time.perf_counter() - start
     plans.append(p)
     emit(report.plan_line(p))

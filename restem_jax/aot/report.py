@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 MiB = 1 << 20
+# XLA:TPU stops compiling a program whose temporaries exceed the device memory, e.g.
+# "RESOURCE_EXHAUSTED: Ran out of memory on HBM, the total memory required for HLO
+# temporaries (120.60G) exceeds available HBM (95.74G)."
+_REFUSAL = re.compile(r"RESOURCE_EXHAUSTED.*?temporaries \(([\d.]+)([KMGT])\)", re.S)
+_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,6 +24,7 @@ class ProgramPlan:
   code_bytes: int
   flops: float
   hbm_bytes: int
+  refused: str = ""     # the compiler's out-of-memory message when it refused the program
 
   @property
   def per_device_bytes(self) -> int:
@@ -30,6 +37,7 @@ class ProgramPlan:
 
 
 def _flops(compiled) -> float:
+  """XLA's cost-analysis FLOPs: a loop body (scanned layers, accumulation steps) counts once."""
   cost = compiled.cost_analysis()
   if isinstance(cost, (list, tuple)):
     cost = cost[0] if cost else {}
@@ -43,12 +51,26 @@ def from_compiled(name: str, compiled, hbm_bytes: int) -> ProgramPlan:
                      int(m.generated_code_size_in_bytes), _flops(compiled), hbm_bytes)
 
 
+def from_refusal(name: str, error: Exception, hbm_bytes: int) -> ProgramPlan | None:
+  """The plan of a program the compiler refused for lack of device memory: only its
+  temporaries are known (as the message states them); None for any other error."""
+  m = _REFUSAL.search(str(error))
+  if not m:
+    return None
+  temp = int(float(m.group(1)) * _UNITS[m.group(2)])
+  return ProgramPlan(name, 0, 0, 0, temp, 0, -1.0, hbm_bytes,
+                     refused=str(error).strip().splitlines()[-1])
+
+
 def plan_line(p: ProgramPlan) -> str:
   return (f"PLAN {p.name} per_device_bytes={p.per_device_bytes} device_hbm_bytes={p.hbm_bytes} "
           f"fits={'yes' if p.fits else 'no'} flops={p.flops:.6g}")
 
 
 def table(p: ProgramPlan) -> str:
+  if p.refused:
+    return (f"  compiler refused it: {p.refused}\n"
+            f"  {'temporaries':<20} {p.temp_bytes / MiB:>12.1f} MiB (at least; arguments unknown)")
   rows = [("arguments", p.argument_bytes), ("outputs", p.output_bytes),
           ("aliased (donated)", -p.alias_bytes), ("temporaries", p.temp_bytes),
           ("code", p.code_bytes), ("total per device", p.per_device_bytes),

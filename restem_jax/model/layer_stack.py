@@ -110,19 +110,18 @@ class Scanned:
   def from_disk(self, cfg: ModelConfig, params, target):
     """Per-layer tree -> stacked, placed like `target` (the Scanned abstract params).
 
-    Stacks one parameter kind at a time and drops the per-layer arrays as it goes, so
-    the transient extra memory is one kind's stacked copy, not the whole model's."""
-    params = dict(params)
+    Consumes `params` (its `block_i` entries are popped): the per-layer arrays are dropped
+    as each parameter kind is stacked, so the transient extra memory is about one kind's
+    stacked copy, not the whole model's."""
     layers = [params.pop(block_name(i)) for i in range(cfg.num_layers)]
-    flat_layers = [jax.tree_util.tree_flatten_with_path(layer)[0] for layer in layers]
     treedef = jax.tree.structure(layers[0])
+    leaves = [jax.tree.leaves(layer) for layer in layers]  # L lists, same leaf order
     del layers
-    target_leaves = jax.tree.leaves(target[STACKED])
     stacked = []
-    for j, want in enumerate(target_leaves):
-      parts = [flat[j][1] for flat in flat_layers]
-      for flat in flat_layers:
-        flat[j] = (flat[j][0], None)
+    for j, want in enumerate(jax.tree.leaves(target[STACKED])):
+      parts = [layer_leaves[j] for layer_leaves in leaves]
+      for layer_leaves in leaves:
+        layer_leaves[j] = None  # the per-layer array goes once stacked
       stacked.append(_stack(parts, want))
       del parts
     params[STACKED] = jax.tree.unflatten(treedef, stacked)

@@ -84,3 +84,14 @@ def test_plan_for_a_tpu_topology():
                                                         programs=("mstep_train",)),
                         emit=lambda _: None)
   assert plans[0].hbm_bytes == 16 << 30 and plans[0].fits
+
+
+def test_a_program_the_compiler_refuses_for_memory_is_a_plan_that_does_not_fit():
+  # XLA:TPU stops at the first over-budget estimate (the 8B card with a replicated optimizer
+  # state on v5p:2x4x4 said this); the plan reports it as fits=no instead of crashing.
+  err = RuntimeError("RESOURCE_EXHAUSTED: Ran out of memory on HBM, the total memory required "
+                     "for HLO temporaries (120.60G) exceeds available HBM (95.74G).")
+  p = report.from_refusal("mstep_train", err, 95 << 30)
+  assert p.temp_bytes == int(120.60 * (1 << 30)) and not p.fits
+  assert "fits=no" in report.plan_line(p) and "120.60G" in report.table(p)
+  assert report.from_refusal("mstep_train", RuntimeError("INTERNAL: something else"), 1) is None

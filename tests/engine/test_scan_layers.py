@@ -31,7 +31,7 @@ def params(mesh):
   """The same weights in both layouts: (per-layer, stacked)."""
   per_layer = toy.init_params(mesh, UNROLLED, seed=3)
   target = model_checkpoint.abstract_params(SCANNED, mesh, toy.RULES)
-  return per_layer, layer_stack.of(SCANNED).from_disk(SCANNED, per_layer, target)
+  return per_layer, layer_stack.of(SCANNED).from_disk(SCANNED, dict(per_layer), target)
 
 
 def test_scanned_params_are_stacked_on_an_unsharded_layers_axis(mesh, params):
