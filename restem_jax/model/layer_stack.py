@@ -101,7 +101,8 @@ class Scanned:
     return jax.lax.scan(body, x, (params[STACKED], caches))
 
   def to_disk(self, cfg: ModelConfig, params):
-    """Stacked -> per-layer tree (views sliced one layer at a time; numpy or jax leaves)."""
+    """Stacked -> per-layer tree (numpy or jax leaves). The slices are copies: saving holds
+    the params twice (once stacked, once per layer) until the save returns."""
     out = {k: v for k, v in params.items() if k != STACKED}
     for i in range(cfg.num_layers):
       out[block_name(i)] = jax.tree.map(lambda x, i=i: x[i], params[STACKED])
