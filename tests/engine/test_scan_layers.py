@@ -90,14 +90,15 @@ def test_loss_and_gradients_equal_with_remat_inside_the_scan(params, chunk_len):
   jax.tree.map(lambda g, w: np.testing.assert_allclose(g, w, atol=1e-6), got_g, want_g)
 
 
-@pytest.mark.parametrize("engine", ["cascade", "repeat"])
-def test_sampler_tokens_identical(mesh, params, engine):
+@pytest.mark.parametrize("engine,slots", [("cascade", 0), ("repeat", 0), ("cascade", 1)])
+def test_sampler_tokens_identical(mesh, params, engine, slots):
   prompts = ["Solve each problem.\n" * 4 + s for s in ("1+2=", "a longer question, 7*8 =", "x")]
   idx = [1, 2, 3]
 
   def sample(cfg, p):
     s = Sampler(cfg, toy.VOCAB, SamplerConfig(prompt_buckets=(32, 128), max_new_tokens=8,
-                                              prompts_per_batch=4, engine=engine), mesh, toy.RULES)
+                                              prompts_per_batch=4, engine=engine,
+                                              slots_per_problem=slots), mesh, toy.RULES)
     return s.sample(p, prompts, idx, 1, SamplingParams.greedy(), seed=4)
 
   want, got = sample(UNROLLED, params[0]), sample(SCANNED, params[1])
