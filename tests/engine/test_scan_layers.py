@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from restem_jax.checkpoint import manager, model_checkpoint
-from restem_jax.model import interface, kv_cache, layer_stack, masks
+from restem_jax.model import hf_convert, interface, kv_cache, layer_stack, masks
 from restem_jax.sampling.sampler import Sampler, SamplerConfig
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.training import loss as loss_lib
@@ -134,3 +134,9 @@ def test_mismatched_checkpoint_error_names_the_per_layer_parameter(tmp_path, par
   with pytest.raises(manager.CheckpointError,
                      match=r"block_1/mlp/w_up: checkpoint \(64, 128\) vs expected \(64, 96\)"):
     model_checkpoint.restore(str(tmp_path / "legacy"), wider, toy.one_device_mesh(), toy.RULES)
+
+
+def test_hf_weights_are_placed_stacked_for_a_scanned_model(mesh, params):
+  per_layer, stacked = params  # HF import yields per-layer numpy params
+  placed = hf_convert.place_params(SCANNED, jax.tree.map(np.asarray, per_layer), mesh, toy.RULES)
+  assert "blocks" in placed and _equal(placed, stacked)
