@@ -107,6 +107,8 @@ def train_rows(cfg, params, vocab, mesh, problems, peak):
     target = np.asarray(encode_target(vocab, p.prompt, prompt, p.reference_solution)
                         + [vocab.eos_id], np.int32)
     examples.append(packing.Example(prompt, target))
+  while len(examples) > 1 and packing.pack(examples, 512).num_rows > 4:
+    examples.pop()  # as many examples as the card's 4 x 512 tokens hold
   batch = packing.pack(examples, 512, num_rows=4)
   tokens = int((batch.segment_ids > 0).sum())
   tx, schedule = optimizer.make_optimizer(optimizer.OptimizerConfig(learning_rate=2e-5))

@@ -19,6 +19,26 @@ test 150 and validation 64 problems, eval pass@k from 4 samples. The model costs
 ~0.27 GFLOP per token forward, so training tokens dominate: every example carries its
 ~130-token few-shot prompt.
 
+Measured on the 2-vCPU dev machine (fp32, 2026-11-24; other sessions' niced tests ran
+beside it), held-out greedy pass@1 on the 150 test problems:
+
+  task.seed 0 (main at 6b623b6): 22 min 32 s wall in all, peak RSS 13.5 GB. base 0.107 (pass@4 0.200),
+    SFT 0.527, iteration 1 0.393 (kept 51, 33% of train problems solved), iteration 2
+    0.520 (kept 79, 47% solved; pass@4 0.607); best by validation: iteration 2, +0.413.
+    Per level, base -> iteration 2: 0.10 -> 0.77, 0.16 -> 0.59, 0.19 -> 0.42,
+    0.04 -> 0.00, 0.03 -> 0.60 (levels 1-5; SFT: 0.69 0.69 0.38 0.35 0.40).
+    Stages: import 11 s, base eval 268 s, SFT 276 s, E-step 105 / 102 s, M-step 154 /
+    162 s, eval 127 / 134 s.
+  task.seed 1 (main at d96254e): 22 min 33 s. base 0.113 (pass@4 0.173), SFT 0.553,
+    iteration 1 0.447 (kept 40, 27% solved), iteration 2 0.533 (kept 96, 60% solved;
+    pass@4 0.727); best by validation: iteration 2, +0.420. Per level, base ->
+    iteration 2: 0.24 -> 0.91, 0.19 -> 0.75, 0.06 -> 0.23, 0.04 -> 0.00, 0.00 -> 0.63.
+
+Level 4 (`a + b - c`) is the honest failure: the base rarely solves it, few kept
+samples are two-step, and the M-step teaches the one-line, one-step answer the other
+levels reward. Much of every gain is format (the base copies the second shot's extra
+step into one-step problems); level 5 (a product, which no shot shows) gains for real.
+
 Presets: `configs/smollm2_arith.py:tiny` (CI smoke: a handful of problems and steps).
 Any field can be overridden, e.g. `--config.task.seed=1 --config.estep.num_samples=16`.
 """
