@@ -3,6 +3,8 @@
   validation split  The M-step's early stopping needs D_val. A task without one is
                     refused unless `loop.val_on_train=True`, which stops on *train*
                     reward instead: warned loudly and stated in the report.
+  train rows        train.rows_per_micro must split over the data-parallel devices; checked
+                    when the mesh is built, not when the first M-step builds its trainer.
   SFT references    The SFT baseline needs reference solutions. Without any, the
                     baseline is skipped with a warning (mode 'sft' is refused), before
                     the base model is even evaluated.
@@ -18,6 +20,13 @@ from absl import logging
 
 from restem_jax.loop.modes import LoopConfig
 from restem_jax.tasks.problem import Problem
+
+
+def check_train_rows(rows_per_micro: int, data_parallel: int) -> None:
+  if rows_per_micro % data_parallel:
+    raise ValueError(f"train.rows_per_micro={rows_per_micro} must be a multiple of the "
+                     f"data-parallel size {data_parallel} (mesh data x fsdp); set "
+                     f"--config.train.rows_per_micro={-(-rows_per_micro // data_parallel) * data_parallel}.")
 
 
 def check_validation(task: str, loop: LoopConfig, validation: Sequence[Problem]) -> dict:

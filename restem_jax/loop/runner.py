@@ -70,6 +70,9 @@ class Run:
                        f"vocabulary ({self.vocab.vocab_size}).")
     run_config.check_model_context(self.model_cfg, c, self.train_cfg.seq_len)
     self.mesh = mesh_lib.make_mesh(run_config.mesh_config(c))
+    if self.loop.mode != "eval":  # every other mode fine-tunes
+      preflight.check_train_rows(self.train_cfg.rows_per_micro,
+                                 mesh_lib.data_parallel_size(self.mesh))
     self.rules = run_config.logical_rules(c)
     self.sampler = Sampler(self.model_cfg, self.vocab, run_config.sampler_config(c), self.mesh,
                            run_config.sampling_rules(c))

@@ -65,3 +65,11 @@ def test_sft_baseline_without_references_is_skipped_before_any_stage(tmp_path, m
   assert run.runs_sft is False and "SFT baseline was skipped" in run.notes["sft_skipped"]
   with pytest.raises(ValueError, match="mode='sft'.*no train problem with a reference"):
     runner.Run(_tiny(loop=dict(mode="sft")), str(tmp_path / "b"))
+
+
+def test_train_rows_that_do_not_split_over_devices_are_refused_before_any_stage(tmp_path):
+  c = _tiny(train=dict(rows_per_micro=4))  # tests fake 8 devices: data-parallel size 8
+  with pytest.raises(ValueError, match=r"train.rows_per_micro=4 must be a multiple of the "
+                                       r"data-parallel size 8.*rows_per_micro=8"):
+    runner.run(c, str(tmp_path))
+  assert not (tmp_path / "base").exists()
