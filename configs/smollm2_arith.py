@@ -14,10 +14,11 @@ baseline); runs 2 ReST-EM iterations (E-step: 8 samples per train problem at T=0
 top-k 40, keep correct, cap 10, dedup; M-step: fine-tune the base, keep the best
 validation step); writes W/summary.json and W/report.md with per-level results.
 
-Sized for the 2-vCPU, fp32-only dev machine (30 min budget): 256 train problems, N=8,
-test 150 and validation 64 problems, eval pass@k from 4 samples. The model costs
-~0.27 GFLOP per token forward, so training tokens dominate: every example carries its
-~130-token few-shot prompt.
+Sized for the 2-vCPU, fp32-only dev machine (30 min budget): 128 train problems, N=8,
+150 test and 48 validation problems, pass@k from 4 samples, M-steps of at most 10 steps of
+4 x 512 packed tokens (~12 examples). The model costs ~0.28 GFLOP per token forward, and
+every training example carries its ~130-token few-shot prompt for ~25 target tokens.
+Throughput and where the time goes: BENCHMARKS.md section 8.
 
 Measured on the 2-vCPU dev machine (fp32, 2026-11-24; other sessions' niced tests ran
 beside it), held-out greedy pass@1 on the 150 test problems:
