@@ -11,12 +11,19 @@ varied output lengths. Both sides use the same synthetic word-level tokenizer
 weights, same pinned threads, one process, interleaved round-robin. Throughput counts
 generated tokens up to and including the stop (what a row really produces).
 
+Our engines: "end-of-batch" = cascade with one row per sample (a call lasts as long as
+its longest sample; the default, sampler.slots_per_problem=0), "refill" = cascade with
+S slots per problem taking its N samples in turn (`--slots`, continuous batching,
+sampling/refill.py), "repeat" = the earlier engine. Row-steps = rows x decode steps
+the device paid (`SamplerOutput.decode_row_steps`) vs tokens generated.
+
   python -m benchmarks.estep_workload                 # toy + 20m, N=8,32 (slow on 2 vCPUs)
   python -m benchmarks.estep_workload --quick         # toy, N=4, small prefix (CI)
 
-Last line: RESULT estep_sampler ratio=<min ours(cascade)/HF tokens/s> kv_growth=<our
+Last line: RESULT estep_sampler ratio=<min ours(end-of-batch)/HF tokens/s> kv_growth=<our
 cascade KV bytes at N=32 / at N=1 for the same batch of problems> kv_bound=<1.1 x
-(P + 32 M) / (P + M), P = mean prompt tokens>.
+(P + 32 M) / (P + M), P = mean prompt tokens> ratio_refill=<min refill/HF>
+refill_vs_eob=<min refill/end-of-batch tokens/s> kv_growth_refill=<as kv_growth, refill>.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ def parse_args(argv=None):
   ap.add_argument("--threads", type=int, default=1)
   ap.add_argument("--sizes", default="toy,20m")
   ap.add_argument("--samples", default="8,32")
+  ap.add_argument("--slots", default="2,8", help="refill slots per problem, one per --samples")
   ap.add_argument("--problems", type=int, default=64)
   ap.add_argument("--per-batch", type=int, default=8, help="problems per device call (ours)")
   ap.add_argument("--prefix", type=int, default=512)
@@ -46,7 +54,8 @@ def parse_args(argv=None):
   args = ap.parse_args(argv)
   if args.quick:
     (args.sizes, args.samples, args.problems, args.per_batch, args.prefix, args.suffix,
-     args.new_tokens, args.repeats, args.mean_len) = ("toy", "4", 4, 4, 128, "8,24", 32, 1, 12.0)
+     args.new_tokens, args.repeats, args.mean_len, args.slots) = ("toy", "4", 4, 4, 128, "8,24",
+                                                                  32, 1, 12.0, "2")
   return args
 
 
@@ -57,7 +66,9 @@ import numpy as np  # pylint: disable=wrong-import-position,wrong-import-order
 import torch  # pylint: disable=wrong-import-position,wrong-import-order
 
 from benchmarks import models  # pylint: disable=wrong-import-position
+from benchmarks.estep_profile import step_parts_ms  # pylint: disable=wrong-import-position
 from benchmarks.estep_parts import WordVocab, hf_tokenizer, pick_stop_token  # pylint: disable=wrong-import-position
+from restem_jax.model import kv_cache  # pylint: disable=wrong-import-position
 from restem_jax.sampling import cascade  # pylint: disable=wrong-import-position
 from restem_jax.sampling.sampler import Sampler, SamplerConfig  # pylint: disable=wrong-import-position
 from restem_jax.sampling.strategies import SamplingParams  # pylint: disable=wrong-import-position
@@ -81,7 +92,8 @@ def rows_generated(tokens_RxM, stop_id):
 
 
 class Ours:
-  def __init__(self, cfg, params, mesh, vocab, prompts, n, engine, stop, new_tokens=None):
+  def __init__(self, cfg, params, mesh, vocab, prompts, n, engine, stop, new_tokens=None,
+               slots=0):
     longest = max(len(p) for p in prompts)
     # Cascade pads only each prompt's suffix (64/128); the sampler still requires the whole
     # prompt to fit some bucket, so the longest prompt's length (rounded up to 64) is one too.
@@ -89,14 +101,15 @@ class Ours:
                else (longest,))
     self.sampler = Sampler(cfg, vocab, SamplerConfig(
         prompt_buckets=buckets, max_new_tokens=new_tokens or ARGS.new_tokens,
-        prompts_per_batch=ARGS.per_batch, engine=engine), mesh, models.RULES)
+        prompts_per_batch=ARGS.per_batch, engine=engine, slots_per_problem=slots), mesh,
+        models.RULES)
     self.args = (params, prompts, list(range(len(prompts))), n, SP)
-    self.stop, self.tokens, self.seed = stop, 0, 0
+    self.stop, self.tokens, self.row_steps, self.seed = stop, 0, 0, 0
 
   def __call__(self):
     self.seed += 1
     out = self.sampler.sample(*self.args, seed=self.seed, stop_sequences=(self.stop,))
-    self.tokens = int(out.lengths.sum())
+    self.tokens, self.row_steps = int(out.lengths.sum()), out.decode_row_steps
     return out
 
 
@@ -119,13 +132,15 @@ class HF:
     self.tokens = total
 
 
-def run_config(size, cfg, params, model, mesh, vocab, tok, stop, stop_id, prompts, n, table,
-               peak):
-  ours = {e: Ours(cfg, params, mesh, vocab, prompts, n, e, stop) for e in ("cascade", "repeat")}
-  peer = HF(model, tok, prompts, n, stop, stop_id)
-  for fn in (*ours.values(), peer):
+def run_config(size, cfg, params, model, mesh, vocab, tok, stop, stop_id, prompts, n, slots,
+               table, profile, peak):
+  """One (size, N) row of each table; returns {engine: ours/HF} and the cache geometry."""
+  ours = {"end-of-batch": Ours(cfg, params, mesh, vocab, prompts, n, "cascade", stop),
+          "refill": Ours(cfg, params, mesh, vocab, prompts, n, "cascade", stop, slots=slots),
+          "repeat": Ours(cfg, params, mesh, vocab, prompts, n, "repeat", stop)}
+  fns = {**ours, "hf": HF(model, tok, prompts, n, stop, stop_id)}
+  for fn in fns.values():
     fn()  # compile / warm-up
-  fns = {"cascade": ours["cascade"], "repeat": ours["repeat"], "hf": peer}
   counts = {k: [] for k in fns}
 
   def counted(k):
@@ -141,37 +156,56 @@ def run_config(size, cfg, params, model, mesh, vocab, tok, stop, stop_id, prompt
   prefill_s = harness.min_time(first, 1)
   p_mean = float(np.mean([len(p) for p in prompts]))
   p0 = cascade.shared_prefix_len(prompts)
-  b = ARGS.per_batch
+  b, m = ARGS.per_batch, ARGS.new_tokens
   ps = 128 if max(len(p) for p in prompts) - p0 > 64 else 64
-  kv = {e: cascade.cache_bytes(cfg, p0, b, ps, n, ARGS.new_tokens) for e in ("cascade",)}
-  kv_repeat = 2 * cfg.num_layers * b * n * (max(len(p) for p in prompts) + ARGS.new_tokens) * \
-      cfg.num_kv_heads * cfg.head_dim * 4
-  mean_out = float(np.median(counts["cascade"])) / len(prompts) / n
+  kv = {"end-of-batch": cascade.cache_bytes(cfg, p0, b, ps, n, m),
+        "refill": cascade.cache_bytes(cfg, p0, b, ps, slots, m),
+        "repeat": kv_cache.cache_bytes(cfg, b * n, max(len(p) for p in prompts) + m)}
+  mean_out = float(np.median(counts["end-of-batch"])) / len(prompts) / n
   flops = (sum(cfg.flops_per_token(i + 1) for i in range(p0))  # prefix, once
            + sum(cfg.flops_per_token(i + 1) for p in prompts for i in range(p0, len(p)))
            + len(prompts) * n * sum(cfg.flops_per_token(int(p_mean) + 1 + t_)
                                     for t_ in range(int(mean_out))))
-  table.row(size, f"{cfg.num_params() / 1e6:.1f}M", f"{len(prompts)} x {n}",
-            f"{mean_out:.1f}", tps["cascade"],
-            tps["repeat"], tps["hf"], tps["cascade"] / tps["hf"], tps["repeat"] / tps["hf"],
-            f"{100 * flops / t['cascade'] / peak:.1f}%", f"{kv['cascade'] / 2**20:.1f}",
-            f"{kv_repeat / 2**20:.1f}", f"{prefill_s:.2f} / {t['cascade'] - prefill_s:.2f}")
-  return tps["cascade"] / tps["hf"], p0, ps, p_mean
+  eob, ref = "end-of-batch", "refill"
+  table.row(size, f"{cfg.num_params() / 1e6:.1f}M", f"{len(prompts)} x {n}", slots,
+            f"{mean_out:.1f}", tps[eob], tps[ref], tps["repeat"], tps["hf"],
+            tps[eob] / tps["hf"], tps[ref] / tps["hf"], tps["repeat"] / tps["hf"],
+            tps[ref] / tps[eob], f"{100 * flops / t[eob] / peak:.1f}%",
+            f"{100 * flops / t[ref] / peak:.1f}%",
+            " / ".join(f"{kv[k] / 2**20:.1f}" for k in (eob, ref, "repeat")),
+            f"{prefill_s:.2f} / {t[eob] - prefill_s:.2f}")
+  stop_table = ours[eob].sampler.stop_table((stop,))
+  for k, rows_per_problem in ((eob, n), (ref, slots)):
+    steps = ours[k].row_steps / (b * rows_per_problem)  # loop iterations, all calls
+    parts = step_parts_ms(cfg, params, stop_table, prefix_len=p0, suffix_len=ps, problems=b,
+                          rows_per_problem=rows_per_problem, new_tokens=m, top_k=SP.top_k)
+    per_step = 1e3 * (t[k] - prefill_s) / steps
+    profile.append((size, f"{len(prompts)} x {n}", k, b * rows_per_problem, ours[k].tokens,
+                    ours[k].row_steps, f"{ours[k].tokens / ours[k].row_steps:.2f}",
+                    f"{per_step:.2f}", *(f"{parts[p]:.2f}" for p in ("model", "select", "stops")),
+                    f"{per_step - sum(parts.values()):.2f}"))
+  return {k: tps[k] / tps["hf"] for k in ours} | {"refill_vs_eob": tps[ref] / tps[eob]}, (
+      p0, ps, p_mean)
 
 
 def main():
   print(f"# threads={ARGS.threads} problems={ARGS.problems} prefix={ARGS.prefix} "
         f"suffix={ARGS.suffix} M={ARGS.new_tokens} per_batch={ARGS.per_batch} "
-        f"repeats={ARGS.repeats}", flush=True)
+        f"slots={ARGS.slots} repeats={ARGS.repeats}", flush=True)
   peak = harness.matmul_peak_flops()["peak"]
   print(f"# fp32 matmul peak {peak / 1e9:.1f} GFLOP/s (machine shared: figures contended)")
   mesh = models.one_device_mesh()
   rng = np.random.default_rng(0)
-  table = harness.Table("model", "params", "problems x N", "mean out tokens", "cascade tok/s",
-                        "repeat tok/s", "HF tok/s", "cascade/HF", "repeat/HF",
-                        "cascade % peak", "cascade KV MiB/batch", "repeat KV MiB/batch",
-                        "cascade prefill / decode s")
-  ratios, growth = [], []
+  table = harness.Table("model", "params", "problems x N", "refill S", "mean out tokens",
+                        "end-of-batch tok/s", "refill tok/s", "repeat tok/s", "HF tok/s",
+                        "end-of-batch/HF", "refill/HF", "repeat/HF", "refill/end-of-batch",
+                        "end-of-batch % peak", "refill % peak",
+                        "KV MiB/call end-of-batch / refill / repeat",
+                        "end-of-batch prefill / decode s")
+  ratios, growth, profile = [], [], []
+  samples, slots = [list(map(int, a.split(","))) for a in (ARGS.samples, ARGS.slots)]
+  if len(samples) != len(slots):
+    raise SystemExit(f"--slots={ARGS.slots} needs one value per --samples={ARGS.samples}")
   for size in ARGS.sizes.split(","):
     cfg = models.PRESETS[size]
     cfg = cfg.__class__(**{**cfg.__dict__, "max_len": 1024})
@@ -183,18 +217,29 @@ def main():
     stop = vocab.decode([stop_id])
     prompts = make_prompts(rng, cfg.vocab_size, stop_id)
     print(f"# {size}: stop string {stop!r}", flush=True)
-    for n in map(int, ARGS.samples.split(",")):
-      ratio, p0, ps, p_mean = run_config(size, cfg, params, model, mesh, vocab, tok, stop,
-                                         stop_id, prompts, n, table, peak)
-      ratios.append(ratio)
+    for n, s in zip(samples, slots):
+      r, (p0, ps, p_mean) = run_config(size, cfg, params, model, mesh, vocab, tok, stop, stop_id,
+                                       prompts, n, s, table, profile, peak)
+      ratios.append(r)
     b, m = ARGS.per_batch, ARGS.new_tokens
-    growth.append(cascade.cache_bytes(cfg, p0, b, ps, 32, m) / cascade.cache_bytes(cfg, p0, b, ps,
-                                                                                   1, m))
+    n1 = cascade.cache_bytes(cfg, p0, b, ps, 1, m)
+    growth.append((cascade.cache_bytes(cfg, p0, b, ps, 32, m) / n1,
+                   cascade.cache_bytes(cfg, p0, b, ps, min(slots[-1], 32), m) / n1))
+  print("\nWhere decode time goes (ms per loop iteration; parts timed alone at the same shapes):")
+  ptable = harness.Table("model", "problems x N", "engine", "rows", "tokens", "row-steps",
+                         "tokens / row-step", "ms / step", "model ms", "select ms", "stops ms",
+                         "rest ms")
+  for row in profile:
+    ptable.row(*row)
   bound = 1.1 * (p_mean + 32 * ARGS.new_tokens) / (p_mean + ARGS.new_tokens)
   per_problem = (p0 + ps + 32 * ARGS.new_tokens) / (p0 + ps + ARGS.new_tokens)
   print(f"# kv_growth per problem (its prefix+suffix+samples): {per_problem:.2f}")
-  print(harness.result_line("estep_sampler", min(ratios), kv_growth=max(growth),
-                            kv_bound=bound, kv_growth_per_problem=per_problem))
+  print(harness.result_line(
+      "estep_sampler", min(r["end-of-batch"] for r in ratios),
+      kv_growth=max(g[0] for g in growth), kv_bound=bound, kv_growth_per_problem=per_problem,
+      ratio_refill=min(r["refill"] for r in ratios),
+      refill_vs_eob=min(r["refill_vs_eob"] for r in ratios),
+      kv_growth_refill=max(g[1] for g in growth)))
 
 
 if __name__ == "__main__":

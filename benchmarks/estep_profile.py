@@ -1,0 +1,62 @@
+"""Where one E-step decode step spends its time (for benchmarks/estep_workload.py).
+
+Times, each jitted on its own at the loop's shapes (R rows, prefix P0, suffix bucket
+Ps, M own slots, the loop's top-k), min over a few calls:
+  model:  the cascade step (embedding, layers over the three cache levels, LM head);
+  select: token selection (per-row keys folded with the step, top-k, categorical)
+          plus the token's log-prob;
+  stops:  the on-device stop-string matcher.
+The caller compares their sum with the measured time per loop iteration; the rest is
+the loop's own work (cache and output writes, bookkeeping, refill starts).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from benchmarks import harness
+from restem_jax.model import kv_cache
+from restem_jax.model.interface import token_logprobs
+from restem_jax.sampling import cascade, engines, stops
+from restem_jax.sampling.strategies import select_tokens
+
+
+def step_parts_ms(cfg, params, table: stops.StopTable, *, prefix_len: int, suffix_len: int,
+                  problems: int, rows_per_problem: int, new_tokens: int, top_k: int,
+                  repeats: int = 5) -> dict[str, float]:
+  """Milliseconds per decode step of each part, at the given shapes."""
+  b, r, m = problems, problems * rows_per_problem, new_tokens
+  prefix = engines.CascadeEngine(cfg, m).prefill(params, np.arange(prefix_len) % 97 + 3, 1)
+  suffix_BxS = jnp.full((b, suffix_len), 5, jnp.int32)
+  lens_B = jnp.full((b,), suffix_len, jnp.int32)
+  _, suffix, valid = jax.jit(lambda *a: cascade.prefill_suffix(cfg, *a))(params, prefix,
+                                                                       suffix_BxS, lens_B)
+  lens_R = jnp.repeat(prefix_len + lens_B, rows_per_problem)
+  own = kv_cache.init_cache(cfg, r, m)
+  prev_R = jnp.full((r,), 7, jnp.int32)
+
+  @jax.jit
+  def model(own, prev_R):
+    step = cascade.decode_step(cfg, params, prefix, suffix, valid, lens_R)
+    return step(own, prev_R, jnp.int32(m // 2))
+
+  logits_RxV, _ = model(own, prev_R)
+  keys_R = jax.random.split(jax.random.key(0), r)
+
+  @jax.jit
+  def select(logits_RxV, keys_R):
+    step_keys = jax.vmap(jax.random.fold_in)(keys_R, jnp.full((r,), m // 2))
+    tok_R = select_tokens(logits_RxV, step_keys, jnp.float32(0.7), jnp.float32(1.0), top_k)
+    return tok_R, token_logprobs(logits_RxV[:, None], tok_R[:, None])
+
+  tail = stops.init_tail(r, table)
+  match = jax.jit(stops.step)
+  parts = {"model": lambda: model(own, prev_R), "select": lambda: select(logits_RxV, keys_R),
+           "stops": lambda: match(table, tail, prev_R)}
+  out = {}
+  for name, fn in parts.items():
+    jax.block_until_ready(fn())  # compile
+    out[name] = 1e3 * harness.min_time(lambda fn=fn: jax.block_until_ready(fn()), repeats)
+  return out
