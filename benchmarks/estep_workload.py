@@ -178,7 +178,8 @@ def run_config(size, cfg, params, model, mesh, vocab, tok, stop, stop_id, prompt
   for k, rows_per_problem in ((eob, n), (ref, slots)):
     steps = ours[k].row_steps / (b * rows_per_problem)  # loop iterations, all calls
     parts = step_parts_ms(cfg, params, stop_table, prefix_len=p0, suffix_len=ps, problems=b,
-                          rows_per_problem=rows_per_problem, new_tokens=m, top_k=SP.top_k)
+                          rows_per_problem=rows_per_problem, new_tokens=m, top_k=SP.top_k,
+                          repeats=3 if ARGS.quick else 20)
     per_step = 1e3 * (t[k] - prefill_s) / steps
     profile.append((size, f"{len(prompts)} x {n}", k, b * rows_per_problem, ours[k].tokens,
                     ours[k].row_steps, f"{ours[k].tokens / ours[k].row_steps:.2f}",
