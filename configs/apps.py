@@ -94,19 +94,10 @@ def get_config(preset: str = "smollm2_135m"):
   c.sampler.update(
       prompt_buckets=(768, 1536),  # shot prefix + problem statement (docstring)
       max_new_tokens=512,     # a whole program
-      temperature=0.7,        # paper: 0.7
-      top_k=40,               # paper: top-K 40
-      top_p=1.0,              # no nucleus filter in the E-step
   )
   c.train.update(seq_len=2560)  # >= largest bucket + max_new_tokens + 1
   c.mstep.update(
       max_steps=600,          # upper bound per M-step; early stopping picks the step
-      eval_every=100,         # steps between validation greedy pass@1 evaluations
-      patience=3,             # evaluations without improvement before stopping
-      learning_rate=1e-5,     # full fine-tune of a 1B-8B model (not given in the paper)
-      warmup_steps=50,
-      schedule="cosine",
-      weight_decay=0.0,
   )
   c.eval.update(
       num_samples=10,         # paper Figure 5: APPS pass@K up to 10 at T=1.0, p=0.95

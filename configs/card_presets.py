@@ -101,7 +101,19 @@ def base_card(name: str, card: str):
   c.mesh.update(axis_sizes=p.mesh_sizes)
   c.base.update(checkpoint="", pretrain=False)
   c.train.update(rows_per_micro=p.rows_per_micro, accum_steps=p.accum_steps)
-  c.sampler.update(prompts_per_batch=p.prompts_per_batch)
+  # The paper's E-step sampling and the M-step schedule every card shares; each card sets
+  # its lengths, N and max_steps.
+  c.sampler.update(prompts_per_batch=p.prompts_per_batch,
+                   temperature=0.7,  # paper: 0.7
+                   top_k=40,         # paper: top-K 40
+                   top_p=1.0)        # no nucleus filter in the E-step
+  c.mstep.update(
+      eval_every=100,         # steps between validation greedy pass@1 evaluations
+      patience=3,             # evaluations without improvement before stopping
+      learning_rate=1e-5,     # full fine-tune of a 1B-8B model (not given in the paper)
+      warmup_steps=50,
+      schedule="cosine",
+      weight_decay=0.0)
   return c
 
 

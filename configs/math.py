@@ -85,19 +85,10 @@ def get_config(preset: str = "smollm2_135m"):
   c.sampler.update(
       prompt_buckets=(768, 1024, 1280),  # 4-shot prompts: p50 746, p99 1,244 tokens (docstring)
       max_new_tokens=768,     # reference solutions: p95 678 tokens
-      temperature=0.7,        # paper: 0.7
-      top_k=40,               # paper: top-K 40
-      top_p=1.0,              # no nucleus filter in the E-step
   )
   c.train.update(seq_len=2560)  # >= largest bucket + max_new_tokens + 1
   c.mstep.update(
       max_steps=1000,         # upper bound per M-step; early stopping picks the step
-      eval_every=100,         # steps between validation greedy pass@1 evaluations
-      patience=3,             # evaluations without improvement before stopping
-      learning_rate=1e-5,     # full fine-tune of a 1B-8B model (not given in the paper)
-      warmup_steps=50,
-      schedule="cosine",
-      weight_decay=0.0,
   )
   c.eval.update(
       num_samples=32,         # pass@k / maj@k samples per test problem (paper Figure 5: T=1.0, p=0.95)
