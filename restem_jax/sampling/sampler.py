@@ -1,8 +1,9 @@
 """Host-side sampler: tokenise, bucket, batch, run the compiled decode, detokenise.
 
-Prompts are padded (on the left) to the smallest configured bucket that fits,
-and the number of prompts per device call is fixed, so a whole E-step compiles
-one program per bucket. Sampling keys depend only on (seed, iteration, problem,
+Prompts are taken in length order, a fixed number per device call, and each call
+is padded (on the left) to the smallest configured bucket that fits its longest
+prompt, so a whole E-step compiles one program per bucket and only its last call
+has empty rows. Sampling keys depend only on (seed, iteration, problem,
 sample), never on the batch a prompt landed in. Rows end on device at the EOS set
 or at the task's stop strings (`stops.py`); the texts still hold the stop string
 (callers cut it with `tasks.completion.truncate_at_stop`).
@@ -130,23 +131,25 @@ class Sampler:
     out_lp = np.zeros((len(encoded), num_samples, m), np.float32)
     out_len = np.zeros((len(encoded), num_samples), np.int32)
     # The engine's shared prefix is prefilled once; the rest of each prompt (its suffix)
-    # is padded to a bucket, and prompts are grouped by bucket so each device call holds
-    # one padded length.
+    # is padded to a bucket. Each device call takes the next `per_batch` suffixes in
+    # length order and pads them to the bucket of its longest, so every call but the last
+    # is full: a call's cost is its rows x steps, and a row left empty at a bucket
+    # boundary costs as much as a real one, while a longer padded suffix costs only its
+    # (masked) prompt positions.
     for e in encoded:  # the whole prompt must fit a bucket, whatever the engine splits off
       self.bucket_for(len(e))
     p0 = self._engine.prefix_len(encoded)
     with partitioning.activation_sharding(self._mesh, self._rules):
       prefix_state = self._engine.prefill(params, encoded[0][:p0], self._dp)
     suffixes = [e[p0:] for e in encoded]
-    order = sorted(range(len(encoded)), key=lambda i: (self.bucket_for(len(suffixes[i])), i))
+    order = sorted(range(len(encoded)), key=lambda i: (len(suffixes[i]), i))
     per_batch = max(self._cfg.prompts_per_batch, 1)
     per_batch = -(-per_batch // self._dp) * self._dp
     table = self.stop_table(stop_sequences)
     start, row_steps = 0, 0
     while start < len(order):
-      bucket = self.bucket_for(len(suffixes[order[start]]))
-      idx = [i for i in order[start:start + per_batch]
-             if self.bucket_for(len(suffixes[i])) == bucket]
+      idx = order[start:start + per_batch]
+      bucket = self.bucket_for(len(suffixes[idx[-1]]))  # the batch's longest
       start += len(idx)
       res = self._run_batch(params, prefix_state, [suffixes[i] for i in idx],
                             [problem_idx[i] for i in idx], bucket,

@@ -85,6 +85,16 @@ def test_ragged_batch_decodes_each_prompt_as_alone(mesh, params):
     assert alone.texts[0] == together.texts[p]
 
 
+def test_prompts_of_two_buckets_share_one_full_call(mesh, params):
+  # PROMPTS fall in buckets 8 and 32; with 4 per call they take one call padded to 32,
+  # not one half-empty call per bucket (whose rows would cost as much as real ones).
+  lens = [len(make_sampler(mesh).encode(p)) for p in PROMPTS]
+  assert {make_sampler(mesh).bucket_for(n) for n in lens} == {8, 32}
+  out = make_sampler(mesh).sample(params, PROMPTS, IDX, 2, SamplingParams(temperature=1.0),
+                                  seed=2)
+  assert out.decode_row_steps == out.lengths.max() * len(PROMPTS) * 2
+
+
 def test_same_keys_whatever_batch_size_or_device_count(params):
   sp = SamplingParams(temperature=1.0, top_k=40)
   one = make_sampler(toy.one_device_mesh(), per_batch=1).sample(params, PROMPTS, IDX, 3, sp,
