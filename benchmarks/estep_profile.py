@@ -3,6 +3,8 @@
 Times, each jitted on its own at the loop's shapes (R rows, prefix P0, suffix bucket
 Ps, M own slots, the loop's top-k), min over 20 calls:
   model:  the cascade step (embedding, layers over the three cache levels, LM head);
+  attention: the part of `model` that is the three-level attention and the write of
+          the new key/value into each row's own cache (every layer);
   select: token selection (per-row keys folded with the step, top-k, categorical)
           plus the token's log-prob;
   stops:  the on-device stop-string matcher.
@@ -17,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import harness
-from restem_jax.model import kv_cache
+from restem_jax.model import kv_cache, layer_stack
 from restem_jax.model.interface import token_logprobs
 from restem_jax.sampling import cascade, engines, stops
 from restem_jax.sampling.strategies import select_tokens
@@ -43,6 +45,19 @@ def step_parts_ms(cfg, params, table: stops.StopTable, *, prefix_len: int, suffi
     return step(own, prev_R, jnp.int32(m // 2))[0]
 
   logits_RxV = model(own, prev_R)
+  q_RxHxE = jax.random.normal(jax.random.key(1), (r, cfg.num_heads, cfg.head_dim))
+  t = jnp.int32(m // 2)
+
+  @jax.jit
+  def attention(own, q_RxHxE):
+    def layer(p, q, caches):  # pylint: disable=protected-access
+      del p
+      own, prefix, suffix = caches
+      kv = q[:, None, :cfg.num_kv_heads]
+      own = {"k": cascade._write_own(own["k"], kv, t), "v": cascade._write_own(own["v"], kv, t)}
+      return cascade._cascade_attention(q, prefix, suffix, own, valid, t), None
+    return layer_stack.of(cfg).fold(cfg, params, layer, q_RxHxE, (own, prefix, suffix))[0]
+
   keys_R = jax.random.split(jax.random.key(0), r)
 
   @jax.jit
@@ -53,7 +68,8 @@ def step_parts_ms(cfg, params, table: stops.StopTable, *, prefix_len: int, suffi
 
   tail = stops.init_tail(r, table)
   match = jax.jit(stops.step)
-  parts = {"model": lambda: model(own, prev_R), "select": lambda: select(logits_RxV, keys_R),
+  parts = {"model": lambda: model(own, prev_R), "attention": lambda: attention(own, q_RxHxE),
+           "select": lambda: select(logits_RxV, keys_R),
            "stops": lambda: match(table, tail, prev_R)}
   out = {}
   for name, fn in parts.items():

