@@ -27,36 +27,46 @@ from restem_jax.sampling.strategies import select_tokens
 
 def step_parts_ms(cfg, params, table: stops.StopTable, *, prefix_len: int, suffix_len: int,
                   problems: int, rows_per_problem: int, new_tokens: int, top_k: int,
-                  repeats: int = 20) -> dict[str, float]:
-  """Milliseconds per decode step of each part, at the given shapes."""
-  b, r, m = problems, problems * rows_per_problem, new_tokens
+                  pooled: bool = False, repeats: int = 20) -> dict[str, float]:
+  """Milliseconds per decode step of each part, at the given shapes.
+
+  pooled=False: the one-row-per-sample step (prefix, per-problem suffix, own tokens);
+  True: `refill.py`'s step (prefix, own cache holding the problem's suffix then tokens)."""
+  b, r, m, ps = problems, problems * rows_per_problem, new_tokens, suffix_len
   prefix = engines.CascadeEngine(cfg, m).prefill(params, np.arange(prefix_len) % 97 + 3, 1)
-  suffix_BxS = jnp.full((b, suffix_len), 5, jnp.int32)
-  lens_B = jnp.full((b,), suffix_len, jnp.int32)
+  suffix_BxS = jnp.full((b, ps), 5, jnp.int32)
+  lens_B = jnp.full((b,), ps, jnp.int32)
   _, suffix, valid = jax.jit(lambda *a: cascade.prefill_suffix(cfg, *a))(params, prefix,
                                                                        suffix_BxS, lens_B)
-  lens_R = jnp.repeat(prefix_len + lens_B, rows_per_problem)
-  own = kv_cache.init_cache(cfg, r, m)
+  t = jnp.int32(m // 2)
+  own_valid = jnp.broadcast_to(jnp.arange(m) < t, (r, m))
+  if pooled:  # the suffix lives in each row's own cache
+    own_valid = jnp.concatenate([jnp.repeat(valid, rows_per_problem, axis=0), own_valid], 1)
+    own, suffix, valid, slot = kv_cache.init_cache(cfg, r, ps + m), None, None, ps + t - 1
+  else:
+    own, slot = kv_cache.init_cache(cfg, r, m), t - 1
+  pos_Rx1 = jnp.full((r, 1), prefix_len + ps + t - 1)
   prev_R = jnp.full((r,), 7, jnp.int32)
 
   @jax.jit
   def model(own, prev_R):  # logits only: no copy of the updated cache out of the call
-    step = cascade.decode_step(cfg, params, prefix, suffix, valid, lens_R)
-    return step(own, prev_R, jnp.int32(m // 2))[0]
+    return cascade.layers_step(cfg, params, own, prefix, prev_R, pos_Rx1, slot, own_valid,
+                               suffix, valid)[0]
 
   logits_RxV = model(own, prev_R)
   q_RxHxE = jax.random.normal(jax.random.key(1), (r, cfg.num_heads, cfg.head_dim))
-  t = jnp.int32(m // 2)
 
   @jax.jit
   def attention(own, q_RxHxE):
     def layer(p, q, caches):  # pylint: disable=protected-access
       del p
-      own, prefix, suffix = caches
+      own, prefix, *suf = caches
       kv = q[:, None, :cfg.num_kv_heads]
-      own = {"k": cascade._write_own(own["k"], kv, t), "v": cascade._write_own(own["v"], kv, t)}
-      return cascade._cascade_attention(q, prefix, suffix, own, valid, t), None
-    return layer_stack.of(cfg).fold(cfg, params, layer, q_RxHxE, (own, prefix, suffix))[0]
+      own = {x: cascade._write_own(own[x], kv, slot) for x in ("k", "v")}
+      return cascade._cascade_attention(q, prefix, suf[0] if suf else None, own, valid,
+                                        own_valid), None
+    caches = (own, prefix) + ((suffix,) if suffix is not None else ())
+    return layer_stack.of(cfg).fold(cfg, params, layer, q_RxHxE, caches)[0]
 
   keys_R = jax.random.split(jax.random.key(0), r)
 

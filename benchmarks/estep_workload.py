@@ -13,8 +13,8 @@ generated tokens up to and including the stop (what a row really produces).
 
 Our engines: "end-of-batch" = cascade with one row per sample (a call lasts as long as
 its longest sample; the default, sampler.slots_per_problem=0), "refill" = cascade with
-S slots per problem taking its N samples in turn (`--slots`, continuous batching,
-sampling/refill.py), "repeat" = the earlier engine. Row-steps = rows x decode steps
+B x S slots per call of B problems, taking the call's B x N samples from one queue
+(`--slots` S, sampler.slots_per_problem; continuous batching, sampling/refill.py), "repeat" = the earlier engine. Row-steps = rows x decode steps
 the device paid (`SamplerOutput.decode_row_steps`) vs tokens generated.
 
   python -m benchmarks.estep_workload                 # toy + 20m, N=8,32 (slow on 2 vCPUs)
@@ -78,7 +78,7 @@ from benchmarks import models  # pylint: disable=wrong-import-position
 from benchmarks.estep_profile import step_parts_ms  # pylint: disable=wrong-import-position
 from benchmarks.estep_parts import WordVocab, hf_tokenizer, pick_stop_token  # pylint: disable=wrong-import-position
 from restem_jax.model import kv_cache  # pylint: disable=wrong-import-position
-from restem_jax.sampling import cascade  # pylint: disable=wrong-import-position
+from restem_jax.sampling import cascade, refill  # pylint: disable=wrong-import-position
 from restem_jax.sampling.sampler import Sampler, SamplerConfig  # pylint: disable=wrong-import-position
 from restem_jax.sampling.strategies import SamplingParams  # pylint: disable=wrong-import-position
 
@@ -168,7 +168,7 @@ def run_config(size, cfg, params, model, mesh, vocab, tok, stop, stop_id, prompt
   b, m = ARGS.per_batch, ARGS.new_tokens
   ps = 128 if max(len(p) for p in prompts) - p0 > 64 else 64
   kv = {"end-of-batch": cascade.cache_bytes(cfg, p0, b, ps, n, m),
-        "refill": cascade.cache_bytes(cfg, p0, b, ps, slots, m),
+        "refill": refill.cache_bytes(cfg, p0, b, ps, slots, m),
         "repeat": kv_cache.cache_bytes(cfg, b * n, max(len(p) for p in prompts) + m)}
   mean_out = float(np.median(counts["end-of-batch"])) / len(prompts) / n
   flops = (sum(cfg.flops_per_token(i + 1) for i in range(p0))  # prefix, once
@@ -188,6 +188,7 @@ def run_config(size, cfg, params, model, mesh, vocab, tok, stop, stop_id, prompt
     steps = ours[k].row_steps / (b * rows_per_problem)  # loop iterations, all calls
     parts = step_parts_ms(cfg, params, stop_table, prefix_len=p0, suffix_len=ps, problems=b,
                           rows_per_problem=rows_per_problem, new_tokens=m, top_k=SP.top_k,
+                          pooled=k == ref,
                           repeats=3 if ARGS.quick else 20)
     per_step = 1e3 * (t[k] - prefill_s) / steps
     profile.append((size, f"{len(prompts)} x {n}", k, b * rows_per_problem, ours[k].tokens,
@@ -241,7 +242,7 @@ def main():
     b, m = ARGS.per_batch, ARGS.new_tokens
     n1 = cascade.cache_bytes(cfg, p0, b, ps, 1, m)
     growth.append((cascade.cache_bytes(cfg, p0, b, ps, 32, m) / n1,
-                   cascade.cache_bytes(cfg, p0, b, ps, min(slots[-1], 32), m) / n1))
+                   refill.cache_bytes(cfg, p0, b, ps, min(slots[-1], 32), m) / n1))
   print("\nWhere decode time goes (ms per loop iteration; parts timed alone at the same shapes):")
   ptable = harness.Table("model", "problems x N", "engine", "rows", "tokens", "row-steps",
                          "tokens / row-step", "ms / step", "model ms", "of which attention ms",

@@ -108,48 +108,53 @@ def _project(cfg, p, x_Rx1xD, name, heads):
   return y
 
 
-def _cascade_attention(q_RxHxE, prefix, suffix, own, suffix_valid_BxS, t):
-  """Softmax over [prefix keys | the row's suffix keys | the row's own keys 0..t-1].
+def _cascade_attention(q_RxHxE, prefix, suffix, own, suffix_valid_BxS, own_valid_RxM):
+  """Softmax over [prefix keys | the row's suffix keys | the row's own keys].
 
-  Rows are problem-major (row b * n + i belongs to problem b); `t` is a scalar (every
-  row at the same step) or int32 [R] (each row's own step, `refill.py`)."""
-  b, _, ps, e = suffix["k"].shape
-  r, h, _ = q_RxHxE.shape
+  Rows are problem-major (row b * n + i belongs to problem b). `suffix` is None where
+  each row holds its problem's suffix at the head of its own cache (`refill.py`);
+  `own_valid_RxM` marks the own keys a row may see."""
+  r, h, e = q_RxHxE.shape
   kh, m = own["k"].shape[1], own["k"].shape[2]
+  b = suffix["k"].shape[0] if suffix is not None else r
   n = r // b
   q = q_RxHxE.reshape(b, n, kh, h // kh, e)
-  own_k = own["k"].reshape(b, n, kh, m, e)
-  own_v = own["v"].reshape(b, n, kh, m, e)
+  own_k, own_v = (own[x].reshape(b, n, kh, m, e) for x in ("k", "v"))
   f32 = jnp.float32
-  l_pre = jnp.einsum("bnkge,kpe->bnkgp", q, prefix["k"][0], preferred_element_type=f32)
-  l_suf = jnp.einsum("bnkge,bkse->bnkgs", q, suffix["k"], preferred_element_type=f32)
-  l_own = jnp.einsum("bnkge,bnkme->bnkgm", q, own_k, preferred_element_type=f32)
-  t_BxN = jnp.broadcast_to(t, (r,)).reshape(b, n)
-  valid = jnp.concatenate([jnp.ones((b, n, prefix["k"].shape[2]), bool),
-                           jnp.broadcast_to(suffix_valid_BxS[:, None], (b, n, ps)),
-                           jnp.arange(m) < t_BxN[..., None]], axis=-1)
-  logits = jnp.concatenate([l_pre, l_suf, l_own], axis=-1) * (e ** -0.5)
-  valid = valid[:, :, None, None, :]
-  probs = jnp.where(valid, jax.nn.softmax(jnp.where(valid, logits, _NEG_INF), axis=-1), 0.0)
   p0 = prefix["k"].shape[2]
+  logits = [jnp.einsum("bnkge,kpe->bnkgp", q, prefix["k"][0], preferred_element_type=f32)]
+  valid = [jnp.ones((b, n, p0), bool)]
+  values = [(p0, lambda p: jnp.einsum("bnkgp,kpe->bnkge", p, prefix["v"][0]))]
+  if suffix is not None:
+    ps = suffix["k"].shape[2]
+    logits.append(jnp.einsum("bnkge,bkse->bnkgs", q, suffix["k"], preferred_element_type=f32))
+    valid.append(jnp.broadcast_to(suffix_valid_BxS[:, None], (b, n, ps)))
+    values.append((ps, lambda p: jnp.einsum("bnkgs,bkse->bnkge", p, suffix["v"])))
+  logits.append(jnp.einsum("bnkge,bnkme->bnkgm", q, own_k, preferred_element_type=f32))
+  valid.append(own_valid_RxM.reshape(b, n, m))
+  values.append((m, lambda p: jnp.einsum("bnkgm,bnkme->bnkge", p, own_v)))
+  valid = jnp.concatenate(valid, axis=-1)[:, :, None, None, :]
+  logits = jnp.concatenate(logits, axis=-1) * (e ** -0.5)
+  probs = jnp.where(valid, jax.nn.softmax(jnp.where(valid, logits, _NEG_INF), axis=-1), 0.0)
   probs = probs.astype(own_v.dtype)
-  out = (jnp.einsum("bnkgp,kpe->bnkge", probs[..., :p0], prefix["v"][0])
-         + jnp.einsum("bnkgs,bkse->bnkge", probs[..., p0:p0 + ps], suffix["v"])
-         + jnp.einsum("bnkgm,bnkme->bnkge", probs[..., p0 + ps:], own_v))
+  out, start = 0.0, 0
+  for width, attend in values:  # each probability block times its own values
+    out, start = out + attend(probs[..., start:start + width]), start + width
   return out.reshape(r, h, e)
 
 
-def _write_own(own_RxKxMxE, x_Rx1xKxE, t):
-  """Stores the new token's key or value at slot t - 1 of each row's own cache."""
+def _write_own(own_RxKxMxE, x_Rx1xKxE, slot):
+  """Stores the new token's key or value at `slot` (scalar, or int32 [R]) of each row."""
   x = x_Rx1xKxE.transpose(0, 2, 1, 3).astype(own_RxKxMxE.dtype)
-  if jnp.ndim(t) == 0:  # every row at the same step: one slice
-    return jax.lax.dynamic_update_slice(own_RxKxMxE, x, (0, 0, t - 1, 0))
+  if jnp.ndim(slot) == 0:  # every row at the same step: one slice
+    return jax.lax.dynamic_update_slice(own_RxKxMxE, x, (0, 0, slot, 0))
   rows = jnp.arange(own_RxKxMxE.shape[0])
-  return own_RxKxMxE.at[rows, :, t - 1].set(x[:, :, 0], mode="promise_in_bounds")
+  return own_RxKxMxE.at[rows, :, slot].set(x[:, :, 0], mode="promise_in_bounds")
 
 
-def _block_step(cfg, p, x_Rx1xD, pos_Rx1, own, prefix, suffix, suffix_valid_BxS, t):
-  """One decoder block for one new token per row (generated index t - 1)."""
+def _block_step(cfg, p, x_Rx1xD, pos_Rx1, own, prefix, suffix, suffix_valid_BxS, slot,
+                own_valid_RxM):
+  """One decoder block for one new token per row, written at `slot` of its own cache."""
   norm = functools.partial(layers.RMSNorm(cfg).apply)
   a = p["attn"]
   h_in = norm({"params": p["attn_norm"]}, x_Rx1xD)
@@ -161,8 +166,8 @@ def _block_step(cfg, p, x_Rx1xD, pos_Rx1, own, prefix, suffix, suffix_valid_BxS,
     k = layers.RMSNorm(cfg, "head_dim").apply({"params": a["k_norm"]}, k)
   rotation = rope.for_config(cfg)
   q, k = rope.apply(q, pos_Rx1, rotation), rope.apply(k, pos_Rx1, rotation)
-  own = {"k": _write_own(own["k"], k, t), "v": _write_own(own["v"], v, t)}
-  out = _cascade_attention(q[:, 0], prefix, suffix, own, suffix_valid_BxS, t)
+  own = {"k": _write_own(own["k"], k, slot), "v": _write_own(own["v"], v, slot)}
+  out = _cascade_attention(q[:, 0], prefix, suffix, own, suffix_valid_BxS, own_valid_RxM)
   dt = cfg.compute_dtype
   x = x_Rx1xD + jnp.einsum("rhe,hed->rd", out.astype(dt), a["wo"].astype(dt))[:, None]
   x = x + layers.SwiGLU(cfg).apply({"params": p["mlp"]}, norm({"params": p["mlp_norm"]}, x))
@@ -192,20 +197,29 @@ def prefill_and_step(cfg, params, prefix_cache, suffix_BxS, suffix_lens_B, rows_
 
 def decode_step(cfg, params, prefix_cache, suffix_cache, suffix_valid_BxS, lens_R):
   """The one-token step over the three cache levels (`prefill_and_step`'s `step`)."""
-  dt = cfg.compute_dtype
 
   def step(own, prev_R, t):
-    x = jnp.take(params["embedding"], prev_R[:, None], axis=0).astype(dt)
-    pos_Rx1 = (lens_R + t - 1)[:, None]
-
-    def block(p, x, layer_caches):
-      own, prefix, suffix = layer_caches
-      return _block_step(cfg, p, x, pos_Rx1, own, prefix, suffix, suffix_valid_BxS, t)
-
-    x, own = layer_stack.of(cfg).fold(cfg, params, block, x, (own, prefix_cache, suffix_cache))
-    return _logits(cfg, params, x), own
+    m = kv_cache.length(own)
+    own_valid_RxM = jnp.arange(m) < jnp.broadcast_to(t, lens_R.shape)[:, None]
+    return layers_step(cfg, params, own, prefix_cache, prev_R, (lens_R + t - 1)[:, None],
+                       t - 1, own_valid_RxM, suffix_cache, suffix_valid_BxS)
 
   return step
+
+
+def layers_step(cfg, params, own, prefix_cache, prev_R, pos_Rx1, slot, own_valid_RxM,
+                suffix_cache=None, suffix_valid_BxS=None):
+  """Embeds each row's previous token, runs every block, returns (logits_RxV, own)."""
+  x = jnp.take(params["embedding"], prev_R[:, None], axis=0).astype(cfg.compute_dtype)
+
+  def block(p, x, layer_caches):
+    own, prefix, *suffix = layer_caches
+    return _block_step(cfg, p, x, pos_Rx1, own, prefix, suffix[0] if suffix else None,
+                       suffix_valid_BxS, slot, own_valid_RxM)
+
+  caches = (own, prefix_cache) + ((suffix_cache,) if suffix_cache is not None else ())
+  x, own = layer_stack.of(cfg).fold(cfg, params, block, x, caches)
+  return _logits(cfg, params, x), own
 
 
 def generate(params, prefix_cache, suffix_BxS, suffix_lens_B, problem_idx_B, active_B, seed,

@@ -1,6 +1,8 @@
-"""Continuous batching (`refill.py`): S slots per problem give the samples of one row per
-sample (same tokens, logprobs within fp32 tolerance), whatever S and the batch, and a
-slot starts its problem's next sample as soon as its current one ends."""
+"""Continuous batching (`refill.py`): B x S slots give the samples of one row per sample
+(same tokens, logprobs within fp32 tolerance), whatever S and the batch, and a free
+slot starts the call's next sample, of any problem, as soon as its current one ends."""
+
+import heapq
 
 import numpy as np
 import pytest
@@ -65,6 +67,32 @@ def test_one_slot_runs_its_samples_back_to_back(mesh, params, one_row_per_sample
   assert_same_samples(out, one_row_per_sample)
   assert out.decode_row_steps == len(PROMPTS) + int((out.lengths - 1).sum())
   assert out.decode_row_steps < one_row_per_sample.decode_row_steps
+
+
+def list_schedule_steps(lengths_in_queue_order, slots):
+  """Loop steps when `slots` rows take samples in queue order as soon as they are free:
+  a sample of L tokens holds its slot for L - 1 steps (its first token comes from the
+  prompt's logits), free slots take the next samples in slot order, +1 for the start."""
+  free = [(0, i) for i in range(slots)]
+  for length in lengths_in_queue_order:
+    t, i = heapq.heappop(free)
+    heapq.heappush(free, (t + length - 1, i))
+  return 1 + max(t for t, _ in free)
+
+
+def test_a_free_slot_takes_the_next_problems_samples(mesh, params, one_row_per_sample):
+  # One call of 4 problems, 1 slot each: 4 rows serve 20 samples from one queue (problems
+  # in the call's order, i.e. by prompt length, each problem's samples in turn), so the
+  # call lasts as long as a list schedule of the samples on 4 rows, not as long as the
+  # problem whose samples add up longest.
+  sampler = make(mesh, 1, per_batch=4)
+  out = sampler.sample(params, PROMPTS, IDX, N, SP, seed=7, stop_sequences=STOPS)
+  assert_same_samples(out, one_row_per_sample)
+  order = sorted(range(len(PROMPTS)), key=lambda i: (len(sampler.encode(PROMPTS[i])), i))
+  steps = list_schedule_steps([int(x) for i in order for x in out.lengths[i]], len(PROMPTS))
+  assert out.decode_row_steps == len(PROMPTS) * steps
+  per_problem = 1 + int((out.lengths - 1).sum(axis=1).max())  # slots tied to their problem
+  assert steps < per_problem
 
 
 def test_samples_do_not_depend_on_batch_or_sample_offset(mesh, params, one_row_per_sample):
