@@ -14,8 +14,8 @@ generated tokens up to and including the stop (what a row really produces).
 Our engines: "end-of-batch" = cascade with one row per sample (a call lasts as long as
 its longest sample; the default, sampler.slots_per_problem=0), "refill" = cascade with
 B x S slots per call of B problems, taking the call's B x N samples from one queue
-(`--slots` S, sampler.slots_per_problem; continuous batching, sampling/refill.py), "repeat" = the earlier engine. Row-steps = rows x decode steps
-the device paid (`SamplerOutput.decode_row_steps`) vs tokens generated.
+(`--slots` S, sampler.slots_per_problem; continuous batching, sampling/refill.py),
+"repeat" = the earlier engine. Row-steps = rows x decode steps the device paid (`SamplerOutput.decode_row_steps`) vs tokens generated.
 
   python -m benchmarks.estep_workload                 # toy + 20m, N=8,32 (slow on 2 vCPUs)
   python -m benchmarks.estep_workload --sizes smollm2  # SmolLM2-135M's real weights

@@ -23,7 +23,8 @@ rope modules (only the q/k/v/o projections and the LM head are re-expressed, to 
 the cascade; tests/engine/test_cascade.py holds the two engines equal). Like the
 model, it attends over the full context (a checkpoint's sliding window is honoured
 by `ModelConfig.check_context` refusing longer contexts). `generate` gives every sample
-its own row for the whole call; `refill.py` runs fewer rows that take the samples in turn.
+its own row for the whole call; `refill.py` runs fewer rows that take the call's samples
+from one queue.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ and runs one padded batch of suffixes:
             cache repeated N times (the earlier engine, kept as the reference).
 
 Both give the same samples for the same keys (tests/engine/test_cascade.py). The
-cascade engine can also run S < N rows per problem that take its samples in turn
-(`slots`, `refill.py`: continuous batching; tests/engine/test_refill.py).
+cascade engine can also run S < N rows per problem, B x S rows per call of B problems,
+that take the call's samples from one queue (`slots`, `refill.py`: continuous batching;
+tests/engine/test_refill.py).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class CascadeEngine:
     slots = min(self._slots or num_samples, num_samples)
     key = (num_samples, top_k)  # slots follow from num_samples
     if key not in self._fns:
-      if slots < num_samples:  # continuous batching: slots take the samples in turn
+      if slots < num_samples:  # continuous batching: slots take the call's samples
         fn = refill.jit_generate(self._cfg, num_samples=num_samples, slots=slots,
                                  max_new_tokens=self._m, top_k=top_k)
       else:  # one row per sample

@@ -35,8 +35,8 @@ class SamplerConfig:
   prompts_per_batch: int = 8  # prompts per device call (rows = this x num_samples)
   engine: str = "cascade"  # 'cascade' (shared-prefix cache) or 'repeat' (see engines.py)
   # Rows per problem in a device call ('cascade' only): 0 = one per sample (a call ends
-  # when its longest sample does); S < N = continuous batching, S slots take the problem's
-  # N samples in turn (`refill.py`). Same samples either way.
+  # when its longest sample does); S < N = continuous batching, the call's B x S slots take
+  # its B x N samples from one queue (`refill.py`). Same samples either way.
   slots_per_problem: int = 0
 
 
