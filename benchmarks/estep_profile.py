@@ -1,7 +1,10 @@
 """Where one E-step decode step spends its time (for benchmarks/estep_workload.py).
 
 Times, each jitted on its own at the loop's shapes (R rows, prefix P0, suffix bucket
-Ps, M own slots, the loop's top-k), min over 20 calls:
+Ps, M own slots, the loop's top-k), min over 20 calls. The parts that write the cache
+run inside a `fori_loop` over a cache made in the call, as the decode loop updates it
+in place (timed standalone, every call would copy the whole cache); their time per step
+is (time of 2L steps - time of L steps) / L, which cancels the call's fixed costs.
   model:  the cascade step (embedding, layers over the three cache levels, LM head);
   attention: the part of `model` that is the three-level attention and the write of
           the new key/value into each row's own cache (every layer);
@@ -10,6 +13,8 @@ Ps, M own slots, the loop's top-k), min over 20 calls:
   stops:  the on-device stop-string matcher.
 The caller compares their sum with the measured time per loop iteration; the rest is
 the loop's own work (cache and output writes, bookkeeping, refill starts).
+
+  python -m benchmarks.estep_profile --sizes toy,20m,smollm2   # both engines, alone
 """
 
 from __future__ import annotations
@@ -48,15 +53,13 @@ def step_parts_ms(cfg, params, table: stops.StopTable, *, prefix_len: int, suffi
   pos_Rx1 = jnp.full((r, 1), prefix_len + ps + t - 1)
   prev_R = jnp.full((r,), 7, jnp.int32)
 
-  @jax.jit
-  def model(own, prev_R):  # logits only: no copy of the updated cache out of the call
+  def model(own, prev_R):
     return cascade.layers_step(cfg, params, own, prefix, prev_R, pos_Rx1, slot, own_valid,
-                               suffix, valid)[0]
+                               suffix, valid)
 
-  logits_RxV = model(own, prev_R)
+  logits_RxV = jax.jit(model)(own, prev_R)[0]
   q_RxHxE = jax.random.normal(jax.random.key(1), (r, cfg.num_heads, cfg.head_dim))
 
-  @jax.jit
   def attention(own, q_RxHxE):
     def layer(p, q, caches):  # pylint: disable=protected-access
       del p
@@ -64,9 +67,24 @@ def step_parts_ms(cfg, params, table: stops.StopTable, *, prefix_len: int, suffi
       kv = q[:, None, :cfg.num_kv_heads]
       own = {x: cascade._write_own(own[x], kv, slot) for x in ("k", "v")}
       return cascade._cascade_attention(q, prefix, suf[0] if suf else None, own, valid,
-                                        own_valid), None
+                                        own_valid), own
     caches = (own, prefix) + ((suffix,) if suffix is not None else ())
-    return layer_stack.of(cfg).fold(cfg, params, layer, q_RxHxE, caches)[0]
+    return layer_stack.of(cfg).fold(cfg, params, layer, q_RxHxE, caches)
+
+  def per_step_ms(part, arg):
+    """ms per step of `part(own, arg) -> (y, own)`, run in a loop on a fresh cache."""
+    def run(steps):
+      @jax.jit
+      def loop(arg):
+        def body(_, carry):
+          y, own = part(carry[0], arg)
+          return own, carry[1] + jnp.sum(y)
+        return jax.lax.fori_loop(0, steps, body, (jax.tree.map(jnp.zeros_like, own),
+                                                  jnp.float32(0)))[1]
+      jax.block_until_ready(loop(arg))  # compile
+      return harness.min_time(lambda: jax.block_until_ready(loop(arg)), max(repeats // 4, 2))
+    steps = 4
+    return 1e3 * max(run(2 * steps) - run(steps), 0.0) / steps
 
   keys_R = jax.random.split(jax.random.key(0), r)
 
@@ -78,11 +96,48 @@ def step_parts_ms(cfg, params, table: stops.StopTable, *, prefix_len: int, suffi
 
   tail = stops.init_tail(r, table)
   match = jax.jit(stops.step)
-  parts = {"model": lambda: model(own, prev_R), "attention": lambda: attention(own, q_RxHxE),
-           "select": lambda: select(logits_RxV, keys_R),
+  parts = {"select": lambda: select(logits_RxV, keys_R),
            "stops": lambda: match(table, tail, prev_R)}
-  out = {}
+  out = {"model": per_step_ms(model, prev_R), "attention": per_step_ms(attention, q_RxHxE)}
   for name, fn in parts.items():
     jax.block_until_ready(fn())  # compile
     out[name] = 1e3 * harness.min_time(lambda fn=fn: jax.block_until_ready(fn()), repeats)
   return out
+
+
+def main():
+  import argparse  # pylint: disable=import-outside-toplevel
+  import os  # pylint: disable=import-outside-toplevel
+  import tempfile  # pylint: disable=import-outside-toplevel
+  from benchmarks import models  # pylint: disable=import-outside-toplevel
+  from benchmarks.estep_parts import WordVocab  # pylint: disable=import-outside-toplevel
+  ap = argparse.ArgumentParser(description="Parts of one E-step decode step, both engines.")
+  ap.add_argument("--sizes", default="toy,20m")
+  ap.add_argument("--ckpt", default=os.path.join(tempfile.gettempdir(), "smollm2_135m_ckpt"))
+  ap.add_argument("--problems", type=int, default=4)
+  ap.add_argument("--samples", default="8,32")
+  ap.add_argument("--slots", default="2,8")
+  ap.add_argument("--prefix", type=int, default=512)
+  ap.add_argument("--suffix-bucket", type=int, default=128)
+  ap.add_argument("--new-tokens", type=int, default=128)
+  args = ap.parse_args()
+  mesh = models.one_device_mesh()
+  print("| model | problems x N | engine | rows | model ms | of which attention ms | "
+        "select ms | stops ms |\n|---|---|---|---|---|---|---|---|", flush=True)
+  for size in args.sizes.split(","):
+    cfg, params = models.load_size(size, mesh, args.ckpt)
+    table = stops.table_for(WordVocab(cfg.vocab_size), cfg.vocab_size, ("<5>",))
+    for n, s in zip(*(map(int, a.split(",")) for a in (args.samples, args.slots))):
+      for engine, rows, pooled in (("end-of-batch", n, False), ("refill", s, True)):
+        parts = step_parts_ms(cfg, params, table, prefix_len=args.prefix,
+                              suffix_len=args.suffix_bucket, problems=args.problems,
+                              rows_per_problem=rows, new_tokens=args.new_tokens, top_k=40,
+                              pooled=pooled)
+        print(f"| {size} | {args.problems} x {n} | {engine} | {args.problems * rows} | "
+              + " | ".join(f"{parts[k]:.2f}" for k in ("model", "attention", "select", "stops"))
+              + " |", flush=True)
+
+
+if __name__ == "__main__":
+  harness.pin_threads(1)  # before jax's backend starts (it starts at first use)
+  main()

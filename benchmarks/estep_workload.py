@@ -33,7 +33,6 @@ refill_vs_eob=<min refill/end-of-batch tokens/s> kv_growth_refill=<as kv_growth,
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import sys
 import tempfile
@@ -200,14 +199,6 @@ def run_config(size, cfg, params, model, mesh, vocab, tok, stop, stop_id, prompt
       p0, ps, p_mean)
 
 
-def load_size(size, mesh):
-  """(ModelConfig, params): a random-weight preset, or SmolLM2-135M's real weights."""
-  if size == "smollm2":
-    return models.load_checkpoint(models.smollm2_checkpoint(ARGS.ckpt), mesh)
-  cfg = dataclasses.replace(models.PRESETS[size], max_len=1024)
-  return cfg, models.init_params(cfg, mesh, head_scale=1.0)
-
-
 def main():
   print(f"# threads={ARGS.threads} problems={ARGS.problems} prefix={ARGS.prefix} "
         f"suffix={ARGS.suffix} M={ARGS.new_tokens} per_batch={ARGS.per_batch} "
@@ -227,7 +218,7 @@ def main():
   if len(samples) != len(slots):
     raise SystemExit(f"--slots={ARGS.slots} needs one value per --samples={ARGS.samples}")
   for size in ARGS.sizes.split(","):
-    cfg, params = load_size(size, mesh)
+    cfg, params = models.load_size(size, mesh, ARGS.ckpt)
     model = models.hf_peer(cfg, params)
     vocab = WordVocab(cfg.vocab_size)
     tok = hf_tokenizer(cfg.vocab_size)

@@ -6,6 +6,7 @@ The peer always gets the very same weights: ours are initialised, exported with
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 
 import jax
@@ -50,6 +51,16 @@ def load_checkpoint(path: str, mesh):
   cfg = model_checkpoint.read_model_config(path)
   params, _ = model_checkpoint.restore(path, cfg, mesh, RULES)
   return cfg, params
+
+
+def load_size(size: str, mesh, ckpt: str):
+  """(ModelConfig, params) for the E-step benchmarks: a random-weight preset (context
+  1024, LM head unscaled, so sampling is not near-greedy), or 'smollm2', SmolLM2-135M's
+  real weights imported into `ckpt`."""
+  if size == "smollm2":
+    return load_checkpoint(smollm2_checkpoint(ckpt), mesh)
+  cfg = dataclasses.replace(PRESETS[size], max_len=1024)
+  return cfg, init_params(cfg, mesh, head_scale=1.0)
 
 
 def one_device_mesh():
