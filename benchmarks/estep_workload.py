@@ -15,14 +15,15 @@ Our engines: "end-of-batch" = cascade with one row per sample (a call lasts as l
 its longest sample; the default, sampler.slots_per_problem=0), "refill" = cascade with
 B x S slots per call of B problems, taking the call's B x N samples from one queue
 (`--slots` S, sampler.slots_per_problem; continuous batching, sampling/refill.py),
-"repeat" = the earlier engine. Row-steps = rows x decode steps the device paid (`SamplerOutput.decode_row_steps`) vs tokens generated.
+"repeat" = the earlier engine. Row-steps = rows x decode steps the device paid
+(`SamplerOutput.decode_row_steps`) vs tokens generated.
 
   python -m benchmarks.estep_workload                 # toy + 20m, N=8,32 (slow on 2 vCPUs)
   python -m benchmarks.estep_workload --sizes smollm2  # SmolLM2-135M's real weights
+  python -m benchmarks.estep_workload --quick         # toy, N=4, small prefix (CI)
 
 SmolLM2 keeps the synthetic word-level tokenizer (prompts are random token ids either
 way); only its weights are real, so its stop token is picked by the same pilot.
-  python -m benchmarks.estep_workload --quick         # toy, N=4, small prefix (CI)
 
 Last line: RESULT estep_sampler ratio=<min ours(end-of-batch)/HF tokens/s> kv_growth=<our
 cascade KV bytes at N=32 / at N=1 for the same batch of problems> kv_bound=<1.1 x
