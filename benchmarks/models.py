@@ -45,11 +45,11 @@ def smollm2_checkpoint(path: str) -> str:
   return path
 
 
-def load_checkpoint(path: str, mesh):
-  """(ModelConfig, params) of an imported checkpoint, on `mesh`."""
+def load_checkpoint(path: str, mesh, rules=RULES):
+  """(ModelConfig, params) of an imported checkpoint, on `mesh` laid out by `rules`."""
   from restem_jax.checkpoint import model_checkpoint  # pylint: disable=import-outside-toplevel
   cfg = model_checkpoint.read_model_config(path)
-  params, _ = model_checkpoint.restore(path, cfg, mesh, RULES)
+  params, _ = model_checkpoint.restore(path, cfg, mesh, rules)
   return cfg, params
 
 

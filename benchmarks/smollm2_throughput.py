@@ -51,7 +51,6 @@ import jax  # pylint: disable=wrong-import-position,wrong-import-order
 import numpy as np  # pylint: disable=wrong-import-position,wrong-import-order
 
 from benchmarks import models  # noqa: E402
-from restem_jax.checkpoint import model_checkpoint  # noqa: E402
 from restem_jax.generation.generate_lib import load_vocab  # noqa: E402
 from restem_jax.sampling.sampler import Sampler, SamplerConfig  # noqa: E402
 from restem_jax.sampling.strategies import SamplingParams  # noqa: E402
@@ -145,10 +144,9 @@ def main():
   print(f"# threads={ARGS.threads} jax={jax.__version__} fp32 matmul peak "
         f"{peak / 1e9:.1f} GFLOP/s")
   ckpt = models.smollm2_checkpoint(ARGS.ckpt)
-  cfg = model_checkpoint.read_model_config(ckpt)
   vocab = load_vocab(ckpt)
   mesh = mesh_lib.make_mesh(mesh_lib.MeshConfig())
-  params, _ = model_checkpoint.restore(ckpt, cfg, mesh, partitioning.SAMPLING_RULES)
+  cfg, params = models.load_checkpoint(ckpt, mesh, partitioning.SAMPLING_RULES)
   problems = list(arith_fewshot.generate("test"))[:ARGS.prompts]
   print(f"# {cfg.num_params() / 1e6:.1f}M params, {cfg.flops_per_token(154) / 1e9:.3f} "
         f"GFLOP/token forward at context 154")
