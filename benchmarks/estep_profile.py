@@ -26,7 +26,7 @@ import numpy as np
 from benchmarks import harness
 from restem_jax.model import kv_cache, layer_stack
 from restem_jax.model.interface import token_logprobs
-from restem_jax.sampling import cascade, engines, stops
+from restem_jax.sampling import cascade, stops
 from restem_jax.sampling.strategies import select_tokens
 
 
@@ -38,7 +38,9 @@ def step_parts_ms(cfg, params, table: stops.StopTable, *, prefix_len: int, suffi
   pooled=False: the one-row-per-sample step (prefix, per-problem suffix, own tokens);
   True: `refill.py`'s step (prefix, own cache holding the problem's suffix then tokens)."""
   b, r, m, ps = problems, problems * rows_per_problem, new_tokens, suffix_len
-  prefix = engines.CascadeEngine(cfg, m).prefill(params, np.arange(prefix_len) % 97 + 3, 1)
+  prefix_1xP = jnp.asarray(np.arange(prefix_len) % 97 + 3, jnp.int32)[None]
+  prefix = (kv_cache.first_row(cascade.jit_prefill_prefix(cfg)(params, prefix_1xP)) if prefix_len
+            else kv_cache.init_cache(cfg, 1, 0))
   suffix_BxS = jnp.full((b, ps), 5, jnp.int32)
   lens_B = jnp.full((b,), ps, jnp.int32)
   _, suffix, valid = jax.jit(lambda *a: cascade.prefill_suffix(cfg, *a))(params, prefix,

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import models
-from restem_jax.sampling import decode, stops
+from restem_jax.sampling import decode, decode_input, stops
 from restem_jax.sharding import partitioning
 from restem_jax.training import optimizer, train_step
 
@@ -27,26 +27,29 @@ class OursDecode:
   def __init__(self, cfg, params, mesh, prompts_BxP, lens_B, num_samples, new_tokens,
                temperature=TEMPERATURE, top_k=TOP_K):
     self.mesh = mesh
-    self.fn = decode.jit_generate(cfg, num_samples=num_samples, max_new_tokens=new_tokens,
-                                  top_k=top_k)
+    self.fn = decode.jit_generate(cfg, decode_input.DecodeShape(
+        num_samples=num_samples, max_new_tokens=new_tokens, top_k=top_k))
     b = prompts_BxP.shape[0]
     never = stops.build_table((b"",) * cfg.vocab_size, (), {NEVER_EOS})
-    self.args = (params, jnp.asarray(prompts_BxP), jnp.asarray(lens_B),
-                 jnp.arange(b, dtype=jnp.int32), jnp.ones((b,), bool), jnp.int32(0),
-                 jnp.int32(0), jnp.int32(0), jnp.float32(temperature), jnp.float32(1.0), never)
+    self.batch = decode_input.DecodeBatch(
+        prompts_BxP=jnp.asarray(prompts_BxP), prompt_lens_B=jnp.asarray(lens_B),
+        problem_idx_B=jnp.arange(b, dtype=jnp.int32), active_B=jnp.ones((b,), bool),
+        seed=jnp.int32(0), iteration=jnp.int32(0), sample_offset=jnp.int32(0),
+        temperature=jnp.float32(temperature), top_p=jnp.float32(1.0), stop_table=never)
+    self.params = params
     self.seed = 0
 
   def compile(self) -> float:
     t0 = time.perf_counter()
     with partitioning.activation_sharding(self.mesh, models.RULES):
-      self.fn = self.fn.lower(*self.args).compile()
+      self.fn = self.fn.lower(self.params, self.batch).compile()
     return time.perf_counter() - t0
 
   def __call__(self):
     self.seed += 1
-    args = self.args[:5] + (jnp.int32(self.seed),) + self.args[6:]
+    batch = self.batch.replace(seed=jnp.int32(self.seed))
     with partitioning.activation_sharding(self.mesh, models.RULES):
-      out = self.fn(*args)
+      out = self.fn(self.params, batch)
     return jax.block_until_ready(out)["tokens"]
 
 

@@ -30,6 +30,8 @@ _PROGRAMS = flags.DEFINE_list("programs", "estep_decode,eval_decode,greedy_decod
 _OPT_LAYOUT = flags.DEFINE_enum("opt_state_layout", "sharded", ["sharded", "replicated"],
                                 "'replicated' plans the pre-FSDP optimizer-state layout "
                                 "(for before/after comparisons).")
+_PREFIX_LEN = flags.DEFINE_integer("prefix_len", 0, "Shared prompt-prefix tokens the cascade "
+                                   "engine prefills once per E-step chunk (0: none).")
 flags.mark_flags_as_required(["config"])
 
 
@@ -39,7 +41,7 @@ def main(argv):
   from restem_jax.aot import plan_run  # pylint: disable=g-import-not-at-top
   plans = plan_run.plan(_CONFIG.value, plan_run.PlanOptions(
       topology=_TOPOLOGY.value, hbm_gib=_HBM_GIB.value, programs=tuple(_PROGRAMS.value),
-      opt_state_layout=_OPT_LAYOUT.value))
+      opt_state_layout=_OPT_LAYOUT.value, prefix_len=_PREFIX_LEN.value))
   return 0 if all(p.fits for p in plans) else 1
 
 

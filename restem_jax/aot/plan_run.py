@@ -5,7 +5,12 @@ The programs, with the shapes and shardings the run uses:
   eval_decode    evaluation sampling: eval.num_samples per prompt, eval.top_k
   greedy_decode  greedy pass@1 (M-step validation reward and evaluation): 1 sample
   mstep_train    the M-step train step: [accum_steps, rows_per_micro, seq_len]
-Decodes use the sampling axis rules, the train step the training rules.
+Decodes use the sampling axis rules, the train step the training rules. A decode is
+the sampler engine's program (cascade by default, refill when sampler.slots_per_problem
+is below the samples per prompt) on a full call of the largest prompt bucket, after a
+shared prefix of `PlanOptions.prefix_len` tokens (0: none, every prompt its own
+suffix), with the task's stop strings (tests/engine/test_plan_matches_run.py holds this
+equal to the Sampler's program).
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ from typing import Callable
 
 from restem_jax import run_config
 from restem_jax.aot import programs, report, topology
-from restem_jax.model import kv_cache
+from restem_jax.sampling import stops
 from restem_jax.sharding import mesh as mesh_lib
+from restem_jax.tasks import completion
 
 PROGRAMS = ("estep_decode", "eval_decode", "greedy_decode", "mstep_train")
 
@@ -28,9 +34,10 @@ class PlanOptions:
   hbm_gib: float = 0.0                 # override the device memory (0 = by device kind)
   programs: tuple[str, ...] = PROGRAMS
   opt_state_layout: str = "sharded"    # 'replicated': the pre-FSDP layout, for comparison
+  prefix_len: int = 0                  # shared prompt prefix the cascade engine prefills once
 
 
-def _lowered(name: str, c, model_cfg, mesh, options: PlanOptions):
+def _lowered(name: str, c, model_cfg, mesh, options: PlanOptions, table):
   """(lowered program, advice kind, advice context)."""
   sampler = run_config.sampler_config(c)
   srules = run_config.sampling_rules(c)
@@ -49,11 +56,23 @@ def _lowered(name: str, c, model_cfg, mesh, options: PlanOptions):
     n, top_k = 1, 1
   else:
     raise ValueError(f"unknown program {name!r}; expected one of {PROGRAMS}.")
-  rows = programs.decode_rows(sampler, mesh) * n
-  length = max(sampler.prompt_buckets) + sampler.max_new_tokens
-  ctx["kv_cache_bytes"] = kv_cache.cache_bytes(model_cfg, rows, length) // mesh_lib.data_parallel_size(mesh)
-  return programs.decode_program(model_cfg, sampler, mesh, srules, num_samples=n,
-                                 top_k=top_k), "decode", ctx
+  ctx["kv_cache_bytes"] = programs.decode_cache_bytes(
+      model_cfg, sampler, mesh, num_samples=n,
+      prefix_len=options.prefix_len) // mesh_lib.data_parallel_size(mesh)
+  return programs.decode_program(model_cfg, sampler, mesh, srules, num_samples=n, top_k=top_k,
+                                 stop_table=table, prefix_len=options.prefix_len), "decode", ctx
+
+
+def stop_table(c, model_cfg, emit: Callable[[str], None]) -> stops.StopTable:
+  """The shapes of the stop table the run's sampler builds: the task's stop strings and
+  its vocabulary's EOS set."""
+  try:
+    num_stop_ids = len(stops.vocab_stop_ids(run_config.vocabulary(c)))
+  except FileNotFoundError as e:
+    num_stop_ids = 1
+    emit(f"note: vocabulary not loadable here ({e}); planning an EOS set of 1 id")
+  return stops.abstract_table(model_cfg.vocab_size, completion.STOP_SEQUENCES.get(c.task.name, ()),
+                              num_stop_ids)
 
 
 def plan(c, options: PlanOptions, emit: Callable[[str], None] = print) -> list[report.ProgramPlan]:
@@ -65,10 +84,11 @@ def plan(c, options: PlanOptions, emit: Callable[[str], None] = print) -> list[r
        f"{target.hbm_bytes / report.MiB:.0f} MiB each; mesh {dict(mesh.shape)}; "
        f"{model_cfg.num_params() / 1e6:.1f}M params, attention {model_cfg.attention_impl}, "
        f"layers {'scanned' if model_cfg.scan_layers else 'unrolled'}")
+  table = stop_table(c, model_cfg, emit)
   plans = []
   for name in options.programs:
     start = time.perf_counter()
-    lowered, kind, ctx = _lowered(name, c, model_cfg, mesh, options)
+    lowered, kind, ctx = _lowered(name, c, model_cfg, mesh, options, table)
     try:
       p = report.from_compiled(name, lowered.compile(), target.hbm_bytes)
     except Exception as e:  # pylint: disable=broad-except

@@ -1,9 +1,10 @@
 """The programs a run executes, lowered on abstract inputs (no arrays, no accelerator).
 
 Each builder returns a `jax.stages.Lowered` for exactly the jitted function the run
-calls — `train_step.make_train_step` for the M-step, `decode.jit_generate` for the
-E-step, evaluation and greedy decodes — with ShapeDtypeStruct arguments that carry the
-run's shardings (training rules for the train step, sampling rules for decoding).
+calls — `train_step.make_train_step` for the M-step, the sampler engine's
+`program(shape)` for the E-step, evaluation and greedy decodes — with ShapeDtypeStruct
+arguments that carry the run's shardings (training rules for the train step, sampling
+rules for decoding; `decode_input.abstract` for the decode batch).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import jax.numpy as jnp
 
 from restem_jax.model import attention, interface
 from restem_jax.model.config import ModelConfig
-from restem_jax.sampling import decode, stops
+from restem_jax.sampling import decode_input, engines, stops
+from restem_jax.sampling import sampler as sampler_lib
 from restem_jax.sampling.sampler import SamplerConfig
-from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.sharding import partitioning
 from restem_jax.training import loss as loss_lib
 from restem_jax.training import train_step
@@ -75,27 +76,23 @@ def train_program(cfg: ModelConfig, loop: TrainLoopConfig, mesh, rules,
     return step.jitted.lower(state, batch)
 
 
-def decode_rows(sampler: SamplerConfig, mesh) -> int:
-  """Prompts per decode call, rounded up to the data-parallel size (as the Sampler does)."""
-  dp = mesh_lib.data_parallel_size(mesh)
-  return -(-max(sampler.prompts_per_batch, 1) // dp) * dp
-
-
 def decode_program(cfg: ModelConfig, sampler: SamplerConfig, mesh, rules, *, num_samples: int,
-                   top_k: int, eos_id: int = 1):
-  """One compiled decode call at the largest prompt bucket and max_new_tokens."""
-  fn = decode.jit_generate(cfg, num_samples=num_samples, max_new_tokens=sampler.max_new_tokens,
-                           top_k=top_k, pad_id=0)
-  b, p = decode_rows(sampler, mesh), max(sampler.prompt_buckets)
-  rep = partitioning.replicated(mesh)
-  rows2 = partitioning.batch_sharding(mesh, rules, 2)
-  rows1 = partitioning.batch_sharding(mesh, rules, 1)
-  i32 = lambda shape, s: jax.ShapeDtypeStruct(shape, jnp.int32, sharding=s)
-  f32 = jax.ShapeDtypeStruct((), jnp.float32, sharding=rep)
-  table = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=rep),
-                       stops.build_table((b"",) * cfg.vocab_size, (), {eos_id}))
-  args = (abstract_params(cfg, mesh, rules), i32((b, p), rows2), i32((b,), rows1),
-          i32((b,), rows1), jax.ShapeDtypeStruct((b,), jnp.bool_, sharding=rows1),
-          i32((), rep), i32((), rep), i32((), rep), f32, f32, table)
+                   top_k: int, stop_table: stops.StopTable, prefix_len: int = 0):
+  """The decode call the Sampler makes for a full [rows, largest bucket] batch of prompt
+  suffixes after a shared prefix of `prefix_len` tokens: `sampler.engine`'s program
+  (cascade; refill when `slots_per_problem` < num_samples; or repeat) on the abstract
+  `DecodeBatch`. `stop_table` gives the stop table's shapes (`stops.abstract_table`)."""
+  engine = engines.make(sampler.engine, cfg, sampler.max_new_tokens, sampler.slots_per_problem)
+  batch = decode_input.abstract(sampler_lib.rows_per_call(sampler, mesh),
+                                max(sampler.prompt_buckets), stop_table, mesh, rules)
+  args = (abstract_params(cfg, mesh, rules), engine.abstract_prefix(prefix_len, mesh), batch)
   with partitioning.activation_sharding(mesh, rules):
-    return fn.lower(*args)
+    return engine.program(engine.shape(num_samples, top_k)).lower(*args)
+
+
+def decode_cache_bytes(cfg: ModelConfig, sampler: SamplerConfig, mesh, *, num_samples: int,
+                       prefix_len: int = 0) -> int:
+  """KV cache bytes of `decode_program`'s call (all devices together)."""
+  engine = engines.make(sampler.engine, cfg, sampler.max_new_tokens, sampler.slots_per_problem)
+  return engine.cache_bytes(engine.shape(num_samples, 0), sampler_lib.rows_per_call(sampler, mesh),
+                            max(sampler.prompt_buckets), prefix_len)

@@ -40,8 +40,7 @@ from restem_jax.model import kv_cache, layer_stack, layers, masks, rope
 from restem_jax.model.config import ModelConfig
 from restem_jax.model.interface import make_module
 from restem_jax.sampling import decode
-from restem_jax.sampling import keys as keys_lib
-from restem_jax.sampling import stops
+from restem_jax.sampling.decode_input import DecodeBatch, DecodeShape
 
 _NEG_INF = -1e30
 
@@ -223,25 +222,15 @@ def layers_step(cfg, params, own, prefix_cache, prev_R, pos_Rx1, slot, own_valid
   return _logits(cfg, params, x), own
 
 
-def generate(params, prefix_cache, suffix_BxS, suffix_lens_B, problem_idx_B, active_B, seed,
-             iteration, sample_offset, temperature, top_p, stop_table: stops.StopTable, *,
-             cfg: ModelConfig, num_samples: int, max_new_tokens: int, top_k: int,
-             pad_id: int = 0):
-  """`decode.generate` for prompts = prefix ++ suffix_BxS[b] (same outputs and keys)."""
-  n, m = num_samples, max_new_tokens
-  last_BxV, step = prefill_and_step(cfg, params, prefix_cache, suffix_BxS, suffix_lens_B, n)
+def generate(params, prefix_cache, batch: DecodeBatch, *, cfg: ModelConfig, shape: DecodeShape):
+  """`decode.generate` for prompts = prefix ++ batch.prompts_BxP[b] (same outputs and keys)."""
+  n, m = shape.num_samples, shape.max_new_tokens
+  last_BxV, step = prefill_and_step(cfg, params, prefix_cache, batch.prompts_BxP,
+                                    batch.prompt_lens_B, n)
   rep = functools.partial(jnp.repeat, repeats=n, axis=0)
-  own = kv_cache.init_cache(cfg, suffix_BxS.shape[0] * n, m)
-  keys_R = keys_lib.row_keys(seed, iteration, problem_idx_B,
-                             sample_offset + jnp.arange(n, dtype=jnp.int32))
-  return decode.run_loop(step, own, rep(last_BxV), keys_R, rep(active_B), temperature, top_p,
-                         stop_table, max_new_tokens=m, top_k=top_k, pad_id=pad_id)
-
-
-def jit_generate(cfg: ModelConfig, *, num_samples: int, max_new_tokens: int, top_k: int,
-                 pad_id: int = 0):
-  return jax.jit(functools.partial(generate, cfg=cfg, num_samples=num_samples,
-                                   max_new_tokens=max_new_tokens, top_k=top_k, pad_id=pad_id))
+  own = kv_cache.init_cache(cfg, batch.prompts_BxP.shape[0] * n, m)
+  return decode.run_loop(step, own, rep(last_BxV), decode.row_keys(batch, n),
+                         rep(batch.active_B), batch, shape)
 
 
 def jit_prefill_prefix(cfg: ModelConfig):

@@ -22,6 +22,7 @@ from restem_jax.model.config import ModelConfig
 from restem_jax.model.interface import make_module, token_logprobs
 from restem_jax.sampling import keys as keys_lib
 from restem_jax.sampling import stops
+from restem_jax.sampling.decode_input import DecodeBatch, DecodeShape
 from restem_jax.sampling.strategies import select_tokens
 
 
@@ -40,21 +41,9 @@ def _prefill(cfg, params, prompts_BxP, prompt_lens_B, total_len):
   return logits_Bx1xV[:, 0], cache, key_valid_BxS
 
 
-def generate(params, prompts_BxP, prompt_lens_B, problem_idx_B, active_B, seed, iteration,
-             sample_offset, temperature, top_p, stop_table: stops.StopTable, *, cfg: ModelConfig,
-             num_samples: int, max_new_tokens: int, top_k: int, pad_id: int = 0):
-  """Sample `num_samples` continuations of each prompt.
+def generate(params, batch: DecodeBatch, *, cfg: ModelConfig, shape: DecodeShape):
+  """Sample `shape.num_samples` continuations of each prompt of `batch` (`DecodeBatch`).
 
-  Args:
-    params: model params (plain pytree).
-    prompts_BxP: int32 left-padded prompt ids.
-    prompt_lens_B: int32 number of real tokens per prompt (>= 1).
-    problem_idx_B: int32 stable problem indices (see `keys.problem_index`).
-    active_B: bool; False marks a filler row (padding the last batch): it starts done.
-    seed, iteration, sample_offset: int32 scalars; row (b, n) uses the key of
-      (seed, iteration, problem_idx_B[b], sample_offset + n).
-    temperature, top_p: float32 scalars (traced: changing them does not recompile).
-    stop_table: `stops.StopTable` (EOS set and stop strings; traced values).
   Returns:
     dict with 'tokens' int32 [B*N, M] (pad after the row's last token), 'logprobs'
     float32 [B*N, M] (log p_model(token) at temperature 1, 0 after it), 'lengths'
@@ -62,11 +51,12 @@ def generate(params, prompts_BxP, prompt_lens_B, problem_idx_B, active_B, seed, 
     string; 0 for filler rows), 'steps' int32 (1 + decode steps run, <= M),
     'row_steps' int32 (rows x steps: the decode work paid). Rows are problem-major.
   """
-  _, p = prompts_BxP.shape
-  n, m = num_samples, max_new_tokens
-  last_BxV, cache, key_valid_BxS = _prefill(cfg, params, prompts_BxP, prompt_lens_B, p + m)
+  _, p = batch.prompts_BxP.shape
+  n, m = shape.num_samples, shape.max_new_tokens
+  last_BxV, cache, key_valid_BxS = _prefill(cfg, params, batch.prompts_BxP, batch.prompt_lens_B,
+                                            p + m)
   rep = functools.partial(jnp.repeat, repeats=n, axis=0)
-  key_valid_RxS, lens_R = rep(key_valid_BxS), rep(prompt_lens_B)
+  key_valid_RxS, lens_R = rep(key_valid_BxS), rep(batch.prompt_lens_B)
   cache = kv_cache.repeat_rows(cache, n)
   module = make_module(cfg)
 
@@ -77,20 +67,26 @@ def generate(params, prompts_BxP, prompt_lens_B, problem_idx_B, active_B, seed, 
                                  mask_Rx1xS, cache, slot)
     return logits[:, 0], cache
 
-  keys_R = keys_lib.row_keys(seed, iteration, problem_idx_B,
-                             sample_offset + jnp.arange(n, dtype=jnp.int32))
-  return run_loop(step, cache, rep(last_BxV), keys_R, rep(active_B), temperature, top_p,
-                  stop_table, max_new_tokens=m, top_k=top_k, pad_id=pad_id)
+  return run_loop(step, cache, rep(last_BxV), row_keys(batch, n), rep(batch.active_B), batch,
+                  shape)
 
 
-def run_loop(step, cache, last_RxV, keys_R, active_R, temperature, top_p,
-             stop_table: stops.StopTable, *, max_new_tokens: int, top_k: int, pad_id: int):
+def row_keys(batch: DecodeBatch, num_samples: int):
+  """Key of row (b, n): (seed, iteration, problem_idx_B[b], sample_offset + n), problem-major."""
+  return keys_lib.row_keys(batch.seed, batch.iteration, batch.problem_idx_B,
+                           batch.sample_offset + jnp.arange(num_samples, dtype=jnp.int32))
+
+
+def run_loop(step, cache, last_RxV, keys_R, active_R, batch: DecodeBatch, shape: DecodeShape):
   """The token loop shared by the decode engines.
 
   `step(cache, prev_R, t) -> (logits_RxV, cache)` feeds generated token t - 1 of every
-  row; `last_RxV` are the logits after each row's prompt. Returns `generate`'s dict.
+  row; `last_RxV` are the logits after each row's prompt; `batch` gives the sampling
+  scalars and the stop table. Returns `generate`'s dict.
   """
-  r, m = last_RxV.shape[0], max_new_tokens
+  r, m = last_RxV.shape[0], shape.max_new_tokens
+  temperature, top_p, stop_table = batch.temperature, batch.top_p, batch.stop_table
+  top_k, pad_id = shape.top_k, shape.pad_id
 
   def pick(logits_RxV, t, done_R):
     tok_R = select_tokens(logits_RxV, keys_lib.step_keys(keys_R, t), temperature, top_p, top_k)
@@ -124,9 +120,6 @@ def run_loop(step, cache, last_RxV, keys_R, active_R, temperature, top_p,
           "row_steps": steps * r}
 
 
-def jit_generate(cfg: ModelConfig, *, num_samples: int, max_new_tokens: int, top_k: int,
-                 pad_id: int = 0):
-  """A compiled `generate` for one (model, N, M, top_k) combination."""
-  fn = functools.partial(generate, cfg=cfg, num_samples=num_samples,
-                         max_new_tokens=max_new_tokens, top_k=top_k, pad_id=pad_id)
-  return jax.jit(fn)
+def jit_generate(cfg: ModelConfig, shape: DecodeShape):
+  """A compiled `generate(params, batch)` for one (model, shape)."""
+  return jax.jit(functools.partial(generate, cfg=cfg, shape=shape))

@@ -32,9 +32,8 @@ import jax.numpy as jnp
 from restem_jax.model import kv_cache
 from restem_jax.model.config import ModelConfig
 from restem_jax.model.interface import token_logprobs
-from restem_jax.sampling import cascade
-from restem_jax.sampling import keys as keys_lib
-from restem_jax.sampling import stops
+from restem_jax.sampling import cascade, decode, stops
+from restem_jax.sampling.decode_input import DecodeBatch, DecodeShape
 from restem_jax.sampling.strategies import select_tokens
 
 
@@ -67,23 +66,22 @@ def _load_suffix(own, suffix_cache, problem_R, got_R):
   return jax.tree.map(load, own, suffix_cache)
 
 
-def generate(params, prefix_cache, suffix_BxS, suffix_lens_B, problem_idx_B, active_B, seed,
-             iteration, sample_offset, temperature, top_p, stop_table: stops.StopTable, *,
-             cfg: ModelConfig, num_samples: int, slots: int, max_new_tokens: int, top_k: int,
-             pad_id: int = 0):
+def generate(params, prefix_cache, batch: DecodeBatch, *, cfg: ModelConfig, shape: DecodeShape,
+             slots: int):
   """`cascade.generate`'s samples and outputs, on `slots` x B rows shared by all problems.
 
   Returns `decode.generate`'s dict (rows problem-major, [B * N, ...]) plus 'row_steps',
   rows x decode steps run (B x slots x steps)."""
-  b, n, m = suffix_BxS.shape[0], num_samples, max_new_tokens
-  r, ps = b * slots, suffix_BxS.shape[1]
+  b, ps = batch.prompts_BxP.shape
+  n, m, r = shape.num_samples, shape.max_new_tokens, b * slots
+  temperature, top_p, stop_table = batch.temperature, batch.top_p, batch.stop_table
+  top_k = shape.top_k
   last_BxV, suffix_cache, suffix_valid_BxS = cascade.prefill_suffix(
-      cfg, params, prefix_cache, suffix_BxS, suffix_lens_B)
-  lens_B = kv_cache.length(prefix_cache) + suffix_lens_B
-  keys_BN = keys_lib.row_keys(seed, iteration, problem_idx_B,
-                              sample_offset + jnp.arange(n, dtype=jnp.int32))
-  active_order_B = jnp.argsort(~active_B, stable=True).astype(jnp.int32)  # active first
-  work = active_B.sum(dtype=jnp.int32) * n
+      cfg, params, prefix_cache, batch.prompts_BxP, batch.prompt_lens_B)
+  lens_B = kv_cache.length(prefix_cache) + batch.prompt_lens_B
+  keys_BN = decode.row_keys(batch, n)
+  active_order_B = jnp.argsort(~batch.active_B, stable=True).astype(jnp.int32)  # active first
+  work = batch.active_B.sum(dtype=jnp.int32) * n
   empty_tail = stops.init_tail(r, stop_table)
 
   def step(st: _State):
@@ -139,19 +137,13 @@ def generate(params, prefix_cache, suffix_BxS, suffix_lens_B, problem_idx_B, act
   zeros = functools.partial(jnp.zeros, dtype=jnp.int32)
   st = _State(next_q=jnp.int32(0), problem_R=zeros(r), sample_R=zeros(r), t_R=zeros(r),
               prev_R=zeros(r), live_R=jnp.zeros(r, bool), tail_RxW=empty_tail,
-              tokens_BxNxM=jnp.full((b, n, m), pad_id, jnp.int32),
+              tokens_BxNxM=jnp.full((b, n, m), shape.pad_id, jnp.int32),
               logprobs_BxNxM=jnp.zeros((b, n, m), jnp.float32), lengths_BxN=zeros((b, n)),
               own=kv_cache.init_cache(cfg, r, ps + m), steps=jnp.int32(1))
   st = jax.lax.while_loop(lambda st: jnp.any(st.live_R), body, fill(st))
   return {"tokens": st.tokens_BxNxM.reshape(b * n, m),
           "logprobs": st.logprobs_BxNxM.reshape(b * n, m),
           "lengths": st.lengths_BxN.reshape(-1), "steps": st.steps, "row_steps": st.steps * r}
-
-
-def jit_generate(cfg: ModelConfig, *, num_samples: int, slots: int, max_new_tokens: int,
-                 top_k: int, pad_id: int = 0):
-  return jax.jit(functools.partial(generate, cfg=cfg, num_samples=num_samples, slots=slots,
-                                   max_new_tokens=max_new_tokens, top_k=top_k, pad_id=pad_id))
 
 
 def cache_bytes(cfg: ModelConfig, prefix_len: int, problems: int, suffix_len: int, slots: int,

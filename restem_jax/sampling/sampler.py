@@ -15,13 +15,12 @@ import dataclasses
 from typing import Callable, Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from restem_jax import vocab as vocab_lib
 from restem_jax.model import interface
 from restem_jax.model.config import ModelConfig
-from restem_jax.sampling import engines, stops
+from restem_jax.sampling import decode_input, engines, stops
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.sharding import host_arrays
 from restem_jax.sharding import mesh as mesh_lib
@@ -75,7 +74,6 @@ class Sampler:
     self._mesh = mesh
     self._rules = rules
     self._fns: dict[tuple, Callable] = {}
-    self._dp = mesh_lib.data_parallel_size(mesh)
     self._param_shardings = None
     self._engine = engines.make(config.engine, model_cfg, config.max_new_tokens,
                                 config.slots_per_problem)
@@ -139,22 +137,22 @@ class Sampler:
     for e in encoded:  # the whole prompt must fit a bucket, whatever the engine splits off
       self.bucket_for(len(e))
     p0 = self._engine.prefix_len(encoded)
-    with partitioning.activation_sharding(self._mesh, self._rules):
-      prefix_state = self._engine.prefill(params, encoded[0][:p0], self._dp)
+    prefix_state = self._engine.prefill(params, encoded[0][:p0], self._mesh, self._rules)
     suffixes = [e[p0:] for e in encoded]
     order = sorted(range(len(encoded)), key=lambda i: (len(suffixes[i]), i))
-    per_batch = max(self._cfg.prompts_per_batch, 1)
-    per_batch = -(-per_batch // self._dp) * self._dp
+    per_batch = rows_per_call(self._cfg, self._mesh)
     table = self.stop_table(stop_sequences)
+    shape = self._engine.shape(num_samples, sampling.top_k)
     start, row_steps = 0, 0
     while start < len(order):
       idx = order[start:start + per_batch]
       bucket = self.bucket_for(len(suffixes[idx[-1]]))  # the batch's longest
       start += len(idx)
-      res = self._run_batch(params, prefix_state, [suffixes[i] for i in idx],
-                            [problem_idx[i] for i in idx], bucket,
-                            per_batch, num_samples, sampling, seed, iteration, sample_offset,
-                            table)
+      batch = decode_input.pack([suffixes[i] for i in idx], [problem_idx[i] for i in idx],
+                                per_batch, bucket, self._vocab.eos_id, sampling, seed=seed,
+                                iteration=iteration, sample_offset=sample_offset,
+                                stop_table=table)
+      res = self._run_batch(params, prefix_state, batch, shape, len(idx))
       for j, i in enumerate(idx):
         out_tokens[i], out_lp[i], out_len[i] = res[0][j], res[1][j], res[2][j]
       row_steps += res[3]
@@ -162,27 +160,20 @@ class Sampler:
               for n in range(num_samples)] for p in range(len(encoded))]
     return SamplerOutput(out_tokens, out_len, out_lp, texts, encoded, row_steps)
 
-  def _run_batch(self, params, prefix_state, prompts, problem_idx, bucket, batch, num_samples,
-                 sampling, seed, iteration, sample_offset, table):
-    """Pads to (batch, bucket), runs the compiled loop, returns [b, N, ...] numpy arrays."""
-    b = len(prompts)
-    tokens_BxP = np.zeros((batch, bucket), np.int32)
-    lens_B = np.ones((batch,), np.int32)
-    pidx_B = np.zeros((batch,), np.int32)
-    for j, (p, q) in enumerate(zip(prompts, problem_idx)):
-      tokens_BxP[j, bucket - len(p):] = p
-      lens_B[j], pidx_B[j] = len(p), q
-    tokens_BxP[b:, -1] = self._vocab.eos_id  # filler rows: a 1-token prompt, done from the start
-    active_B = np.arange(batch) < b
-    shard = partitioning.batch_sharding(self._mesh, self._rules, 2)
-    shard1 = partitioning.batch_sharding(self._mesh, self._rules, 1)
+  def _run_batch(self, params, prefix_state, batch: decode_input.DecodeBatch,
+                 shape: decode_input.DecodeShape, b: int):
+    """Runs the compiled loop on a packed batch; returns its first `b` rows as [b, N, ...]
+    numpy arrays and the rows x steps it ran."""
+    batch = decode_input.place(batch, self._mesh, self._rules)
     with partitioning.activation_sharding(self._mesh, self._rules):
-      out = self._engine.run(
-          params, prefix_state, jax.device_put(tokens_BxP, shard), jax.device_put(lens_B, shard1),
-          jax.device_put(pidx_B, shard1), jax.device_put(active_B, shard1), jnp.int32(seed),
-          jnp.int32(iteration), jnp.int32(sample_offset), jnp.float32(sampling.temperature),
-          jnp.float32(sampling.top_p), table, num_samples=num_samples, top_k=sampling.top_k)
+      out = self._engine.run(params, prefix_state, batch, shape)
     out = host_arrays.fetch(out)  # every process gets the whole batch
-    shape = (batch, num_samples, -1)
-    return (out["tokens"].reshape(shape)[:b], out["logprobs"].reshape(shape)[:b],
-            out["lengths"].reshape(batch, num_samples)[:b], int(out["row_steps"]))
+    rows, n = batch.prompts_BxP.shape[0], shape.num_samples
+    return (out["tokens"].reshape(rows, n, -1)[:b], out["logprobs"].reshape(rows, n, -1)[:b],
+            out["lengths"].reshape(rows, n)[:b], int(out["row_steps"]))
+
+
+def rows_per_call(config: SamplerConfig, mesh) -> int:
+  """Prompts per device call: `prompts_per_batch` rounded up to the data-parallel size."""
+  dp = mesh_lib.data_parallel_size(mesh)
+  return -(-max(config.prompts_per_batch, 1) // dp) * dp

@@ -34,6 +34,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import flax.struct
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -93,13 +94,30 @@ def token_texts(vocab, num_ids: int) -> list[bytes]:
   return out
 
 
-def build_table(texts: Sequence[bytes], stops: Sequence[str], stop_ids) -> StopTable:
-  """Host-side tables for `texts[v]` = bytes of token v (see `token_texts`)."""
+def _encoded(stops: Sequence[str]) -> tuple[list[bytes], int, int]:
+  """(stop strings as bytes, longest byte length L, tail width W)."""
   enc = [s.encode("utf-8") for s in stops]
   if any(not s for s in enc):
     raise ValueError(f"empty stop string in {list(stops)!r}.")
   longest = max((len(s) for s in enc), default=1)
-  w = max(longest - 1, 1)
+  return enc, longest, max(longest - 1, 1)
+
+
+def abstract_table(num_ids: int, stops: Sequence[str], num_stop_ids: int) -> StopTable:
+  """ShapeDtypeStructs of `build_table` for `num_ids` token texts, `stops` and an EOS set
+  of `num_stop_ids` ids (what the AOT planner compiles against)."""
+  _, longest, w = _encoded(stops)
+  sds = jax.ShapeDtypeStruct
+  s_count = max(len(stops), 1)
+  return StopTable(sds((num_ids, w), jnp.int32), sds((num_ids, w), jnp.int32),
+                   sds((num_ids,), jnp.int32), sds((num_ids,), jnp.bool_),
+                   sds((s_count, max(longest, 1)), jnp.int32), sds((s_count,), jnp.int32),
+                   sds((num_stop_ids,), jnp.int32))
+
+
+def build_table(texts: Sequence[bytes], stops: Sequence[str], stop_ids) -> StopTable:
+  """Host-side tables for `texts[v]` = bytes of token v (see `token_texts`)."""
+  enc, longest, w = _encoded(stops)
   v = len(texts)
   head = np.full((v, w), _NO_BYTE, np.int32)
   tail = np.full((v, w), _NO_BYTE, np.int32)

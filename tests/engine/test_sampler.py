@@ -124,7 +124,7 @@ def test_no_retrace_when_temperature_or_top_p_change(mesh, params):
   for t, p in [(0.7, 1.0), (1.0, 0.9), (0.3, 0.5), (0.0, 1.0)]:
     s.sample(params, same_bucket, IDX[:2], 2, SamplingParams(temperature=t, top_k=40, top_p=p),
              seed=0)
-  fn = s._engine._fns[(2, 40)]  # pylint: disable=protected-access
+  fn = s._engine.program(s._engine.shape(2, 40))  # pylint: disable=protected-access
   assert fn._cache_size() == 1  # pylint: disable=protected-access
   s.sample(params, ["y" * 20], [1], 2, SamplingParams(temperature=0.5, top_k=40), seed=0)
   assert fn._cache_size() == 2  # a new bucket compiles one more program  # pylint: disable=protected-access

@@ -29,7 +29,7 @@ transformers = pytest.importorskip("transformers")
 
 # pylint: disable=wrong-import-position
 from restem_jax.model import hf_convert, interface, kv_cache, masks
-from restem_jax.sampling import cascade, decode, stops
+from restem_jax.sampling import decode, decode_input, engines, stops
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.sharding import partitioning
 # pylint: enable=wrong-import-position
@@ -165,15 +165,18 @@ def test_cached_greedy_decode_matches_generate(arch):
   ref_logp = torch.log_softmax(torch.stack(out.logits, 1).float(), -1)
   ref_lp = torch.gather(ref_logp, 2, out.sequences[:, ids.shape[1]:, None])[..., 0].numpy()
   never = stops.build_table((b"",) * cfg.vocab_size, (), {-1})  # no EOS, no stop strings
-  rest = (jnp.arange(len(LENGTHS), dtype=jnp.int32), jnp.ones(len(LENGTHS), bool), 0, 0, 0, 0.0,
-          1.0, never)
-  gen = decode.jit_generate(cfg, num_samples=1, max_new_tokens=NEW_TOKENS, top_k=1)
-  res = gen(params, jnp.asarray(ids, jnp.int32), jnp.asarray(LENGTHS, jnp.int32), *rest)
+  batch = decode_input.DecodeBatch(
+      prompts_BxP=jnp.asarray(ids, jnp.int32), prompt_lens_B=jnp.asarray(LENGTHS, jnp.int32),
+      problem_idx_B=jnp.arange(len(LENGTHS), dtype=jnp.int32),
+      active_B=jnp.ones(len(LENGTHS), bool), seed=jnp.int32(0), iteration=jnp.int32(0),
+      sample_offset=jnp.int32(0), temperature=jnp.float32(0.0), top_p=jnp.float32(1.0),
+      stop_table=never)
+  shape = decode_input.DecodeShape(num_samples=1, max_new_tokens=NEW_TOKENS, top_k=1)
+  res = decode.jit_generate(cfg, shape)(params, batch)
   np.testing.assert_array_equal(np.asarray(res["tokens"]), ref_tokens, err_msg=name)
   # The cascade E-step engine (no shared prefix here: every prompt is its own suffix).
-  cas = cascade.jit_generate(cfg, num_samples=1, max_new_tokens=NEW_TOKENS, top_k=1)(
-      params, kv_cache.init_cache(cfg, 1, 0), jnp.asarray(ids, jnp.int32),
-      jnp.asarray(LENGTHS, jnp.int32), *rest)
+  cas = engines.CascadeEngine(cfg, NEW_TOKENS).run(params, kv_cache.init_cache(cfg, 1, 0),
+                                                   batch, shape)
   np.testing.assert_array_equal(np.asarray(cas["tokens"]), ref_tokens, err_msg=name)
   np.testing.assert_allclose(np.asarray(cas["logprobs"]), np.asarray(res["logprobs"]), atol=ATOL)
   err = np.abs(np.asarray(res["logprobs"]) - ref_lp).max()
