@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import harness
-from restem_jax.model import kv_cache, layer_stack
+from restem_jax.model import cascade_attention, interface, kv_cache, layer_stack, masks
 from restem_jax.model.interface import token_logprobs
 from restem_jax.sampling import cascade, stops
 from restem_jax.sampling.strategies import select_tokens
@@ -55,23 +55,29 @@ def step_parts_ms(cfg, params, table: stops.StopTable, *, prefix_len: int, suffi
   pos_Rx1 = jnp.full((r, 1), prefix_len + ps + t - 1)
   prev_R = jnp.full((r,), 7, jnp.int32)
 
+  shared = {"prefix": prefix, **({"suffix": suffix} if suffix is not None else {})}
+  mask = masks.CascadeMask(own_valid, valid)
+
   def model(own, prev_R):
-    return cascade.layers_step(cfg, params, own, prefix, prev_R, pos_Rx1, slot, own_valid,
-                               suffix, valid)
+    return interface.cascade_step(cfg, params, prev_R, pos_Rx1, {**shared, "own": own}, mask,
+                                  slot)
 
   logits_RxV = jax.jit(model)(own, prev_R)[0]
   q_RxHxE = jax.random.normal(jax.random.key(1), (r, cfg.num_heads, cfg.head_dim))
 
   def attention(own, q_RxHxE):
-    def layer(p, q, caches):  # pylint: disable=protected-access
-      del p
-      own, prefix, *suf = caches
-      kv = q[:, None, :cfg.num_kv_heads]
-      own = {x: cascade._write_own(own[x], kv, slot) for x in ("k", "v")}
-      return cascade._cascade_attention(q, prefix, suf[0] if suf else None, own, valid,
-                                        own_valid), own
-    caches = (own, prefix) + ((suffix,) if suffix is not None else ())
-    return layer_stack.of(cfg).fold(cfg, params, layer, q_RxHxE, caches)
+    def layer(q, levels):  # the backend and the own-cache write, no projections
+      kv_RxKx1xE = q[:, :cfg.num_kv_heads, None]
+      k, v, own = cascade_attention.with_new_token(levels, kv_RxKx1xE, kv_RxKx1xE, slot)
+      return cascade_attention.attend(q[:, None], k, v, mask)[:, 0], own
+    levels = layer_stack.of(cfg).zip_levels(cfg, {**shared, "own": own})
+    if cfg.scan_layers:
+      return jax.lax.scan(layer, q_RxHxE, levels)
+    owns = []
+    for layer_levels in levels:
+      q_RxHxE, layer_own = layer(q_RxHxE, layer_levels)
+      owns.append(layer_own)
+    return q_RxHxE, owns
 
   def per_step_ms(part, arg):
     """ms per step of `part(own, arg) -> (y, own)`, run in a loop on a fresh cache."""

@@ -11,7 +11,9 @@ Backends (ModelConfig.attention_impl):
 
 Masks: either a dense bool BxTxS array (query t may see key s) or a `masks.SegmentMask`
 (packed causal attention given by segment ids), which kernels that understand segment
-ids use without building the TxS mask. Query rows with no visible key output exactly 0
+ids use without building the TxS mask. A `masks.CascadeMask` (one decode step over the
+shared-prefix / suffix / own cache levels, keys and values given per level) goes to
+the cascade backend (`cascade_attention.py`) whatever `attention_impl` says. Query rows with no visible key output exactly 0
 in every backend (the reference's convention), so the backends agree row for row.
 """
 
@@ -22,7 +24,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from restem_jax.model import masks
+from restem_jax.model import cascade_attention, masks
 from restem_jax.model.config import ATTENTION_IMPLS
 
 _NEG_INF = -1e30
@@ -147,5 +149,8 @@ def backend(impl: str, platform: str | None = None):
 
 
 def attend(cfg, q_BxTxHxE, k_BxKxSxE, v_BxKxSxE, mask):
-  """Attention output BxTxHxE with the configured backend."""
+  """Attention output BxTxHxE with the configured backend (the cascade backend for a
+  `masks.CascadeMask`, whose keys and values are per-level dicts)."""
+  if isinstance(mask, masks.CascadeMask):
+    return cascade_attention.attend(q_BxTxHxE, k_BxKxSxE, v_BxKxSxE, mask)
   return backend(cfg.attention_impl)(q_BxTxHxE, k_BxKxSxE, v_BxKxSxE, mask)

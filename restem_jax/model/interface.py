@@ -9,7 +9,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from restem_jax.model import masks
+from restem_jax.model import layer_stack, masks
 from restem_jax.model.config import ModelConfig
 from restem_jax.model.transformer import Transformer
 
@@ -45,6 +45,28 @@ def hidden_fn(cfg: ModelConfig, params, tokens_BxT, segment_ids_BxT, positions_B
   return hidden
 
 
+def extend(cfg: ModelConfig, params, tokens_BxT, positions_BxT, mask, cache, cache_index,
+           *, last_only: bool = False):
+  """Runs tokens against a KV cache (prefill, or one decode step) -> (fp32 logits BxTxV, or
+  Bx1xV with `last_only`; the new cache). The tokens' keys and values go to `cache_index`;
+  `mask` is a dense BxTxS array over the cache (`masks.cache_mask`)."""
+  return make_module(cfg).apply({"params": params}, tokens_BxT, positions_BxT, mask, cache,
+                                cache_index, last_only=last_only)
+
+
+def cascade_step(cfg: ModelConfig, params, prev_R, positions_Rx1, levels: dict,
+                 mask: masks.CascadeMask, slot):
+  """One decode step over cache levels (`cascade_attention.py`) -> (fp32 logits RxV, own).
+
+  `levels`: {'prefix', 'suffix' (optional), 'own'} caches, each in the model's layer
+  layout (`kv_cache`); token `prev_R` of each row is embedded at `positions_Rx1` and its
+  key and value are written at `slot` (scalar or int32 [R]) of the row's own cache, which
+  comes back updated (the shared levels are read only)."""
+  cache = layer_stack.of(cfg).zip_levels(cfg, levels)
+  logits_Rx1xV, own = extend(cfg, params, prev_R[:, None], positions_Rx1, mask, cache, slot)
+  return logits_Rx1xV[:, 0], own
+
+
 def lm_head_DxV(cfg: ModelConfig, params):
   """The output projection: `logits = hidden @ lm_head_DxV` (the embedding when tied)."""
   return params["embedding"].T if cfg.tie_embeddings else params["lm_head"]
@@ -54,10 +76,3 @@ def token_logprobs(logits_BxTxV, targets_BxT):
   """log p(target) at each position, fp32."""
   logp = jax.nn.log_softmax(logits_BxTxV.astype(jnp.float32), axis=-1)
   return jnp.take_along_axis(logp, targets_BxT[..., None], axis=-1)[..., 0]
-
-
-def score_fn(cfg: ModelConfig, params, batch):
-  """Sum of target-token log-probs per row: batch has inputs/targets/segment_ids/loss_mask."""
-  logits = logits_fn(cfg, params, batch["inputs"], batch["segment_ids"], batch.get("positions"))
-  lp = token_logprobs(logits, batch["targets"])
-  return jnp.sum(lp * batch["loss_mask"], axis=-1)

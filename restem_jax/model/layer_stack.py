@@ -21,7 +21,7 @@ them through negative axes.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -59,14 +59,9 @@ class Unrolled:
     shape = (batch, cfg.num_kv_heads, length, cfg.head_dim)
     return [_cache_leaves(cfg, shape) for _ in range(cfg.num_layers)]
 
-  def fold(self, cfg: ModelConfig, params, fn: Callable, x, caches: tuple):
-    """x, ys = fn(layer_params, x, layer_caches) through every layer (functional decode
-    steps); `caches` is a tuple of caches in this layout, ys come back in it too."""
-    ys = []
-    for i in range(cfg.num_layers):
-      x, y = fn(params[block_name(i)], x, tuple(c[i] for c in caches))
-      ys.append(y)
-    return x, ys
+  def zip_levels(self, cfg: ModelConfig, levels: dict):
+    """{level: cache} (each in this layout) -> one cache whose layer i is {level: layer i}."""
+    return [{name: c[i] for name, c in levels.items()} for i in range(cfg.num_layers)]
 
   def to_disk(self, cfg: ModelConfig, params):
     del cfg
@@ -92,13 +87,9 @@ class Scanned:
   def init_cache(self, cfg: ModelConfig, batch: int, length: int):
     return _cache_leaves(cfg, (cfg.num_layers, batch, cfg.num_kv_heads, length, cfg.head_dim))
 
-  def fold(self, cfg: ModelConfig, params, fn: Callable, x, caches: tuple):
+  def zip_levels(self, cfg: ModelConfig, levels: dict):
     del cfg
-
-    def body(x, layer):
-      return fn(layer[0], x, layer[1])
-
-    return jax.lax.scan(body, x, (params[STACKED], caches))
+    return dict(levels)  # every leaf already stacked on the leading layers axis
 
   def to_disk(self, cfg: ModelConfig, params):
     """Stacked -> per-layer tree (numpy or jax leaves). The slices are copies: saving holds

@@ -17,7 +17,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from restem_jax.model import attention, rope
+from restem_jax.model import attention, cascade_attention, masks, rope
 from restem_jax.model.config import ModelConfig
 
 _init = nn.initializers.normal(stddev=0.02)
@@ -81,18 +81,25 @@ class Attention(nn.Module):
     q = rope.apply(q, positions_BxT, rotation)
     kk = rope.apply(kk, positions_BxT, rotation)
     kk, vv = kk.transpose(0, 2, 1, 3), vv.transpose(0, 2, 1, 3)  # BxKxTxE
-    new_cache = None
-    if cache is not None:
-      kk = jax.lax.dynamic_update_slice(cache["k"], kk.astype(cache["k"].dtype),
-                                        (0, 0, cache_index, 0))
-      vv = jax.lax.dynamic_update_slice(cache["v"], vv.astype(cache["v"].dtype),
-                                        (0, 0, cache_index, 0))
-      kk = nn.with_logical_constraint(kk, ("batch", "act_kv_heads", "cache_length", "head_dim"))
-      vv = nn.with_logical_constraint(vv, ("batch", "act_kv_heads", "cache_length", "head_dim"))
-      new_cache = {"k": kk, "v": vv}
-    out = attention.attend(cfg, q, kk.astype(dt), vv.astype(dt), mask_BxTxS)
+    if isinstance(mask_BxTxS, masks.CascadeMask):
+      kk, vv, new_cache = cascade_attention.with_new_token(cache, kk, vv, cache_index)
+      out = attention.attend(cfg, q, kk, vv, mask_BxTxS)
+    else:
+      kk, vv, new_cache = _write_cache(kk, vv, cache, cache_index)
+      out = attention.attend(cfg, q, kk.astype(dt), vv.astype(dt), mask_BxTxS)
     y = jnp.einsum("bthe,hed->btd", out, wo.astype(dt))
     return nn.with_logical_constraint(y, ("batch", "act_length", "act_embed")), new_cache
+
+
+def _write_cache(k_BxKxTxE, v_BxKxTxE, cache, cache_index):
+  """(keys, values, new cache): the new keys written at `cache_index` of a dense cache."""
+  if cache is None:
+    return k_BxKxTxE, v_BxKxTxE, None
+  axes = ("batch", "act_kv_heads", "cache_length", "head_dim")
+  kk, vv = (nn.with_logical_constraint(
+      jax.lax.dynamic_update_slice(cache[x], y.astype(cache[x].dtype), (0, 0, cache_index, 0)),
+      axes) for x, y in (("k", k_BxKxTxE), ("v", v_BxKxTxE)))
+  return kk, vv, {"k": kk, "v": vv}
 
 
 class SwiGLU(nn.Module):

@@ -1,4 +1,5 @@
-"""Attention masks and positions for packed training and cached decoding."""
+"""Attention masks and positions for packed training, cached decoding and the cascade
+decode step (`CascadeMask`)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,16 @@ class SegmentMask:
   `dense(mask)`, which equals `packed_causal_mask(segment_ids_BxT)`.
   """
   segment_ids_BxT: jax.Array
+
+
+@flax.struct.dataclass
+class CascadeMask:
+  """One decode step over three cache levels (`attention.cascade`): every row sees the
+  whole shared prefix, the valid keys of its problem's suffix (`suffix_valid_BxS`; None
+  where each row holds its suffix at the head of its own cache) and the own keys marked
+  in `own_valid_RxM`. Rows are problem-major: row b * N + i belongs to problem b."""
+  own_valid_RxM: jax.Array
+  suffix_valid_BxS: jax.Array | None = None
 
 
 def packed_causal(segment_ids_BxT) -> SegmentMask:

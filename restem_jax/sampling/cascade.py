@@ -14,14 +14,12 @@ times. Here the cache has three levels that attention combines exactly:
   (c) samples [B*N, K, M, E]: each sample's own generated tokens.
 
 A decode query of row (b, n) scores the keys of (a), of (b)'s row b and of its own
-row of (c); the three score blocks are joined and normalised by one softmax (the
-split-softmax / log-sum-exp merge of "cascade" or "bifurcated" attention), then each
-probability block multiplies its own values. Memory and bandwidth for (a) and (b) do
-not grow with N. Prefill reuses the model module unchanged; the one-token decode step
-is a functional pass over the same params that reuses the model's RMSNorm, SwiGLU and
-rope modules (only the q/k/v/o projections and the LM head are re-expressed, to feed
-the cascade; tests/engine/test_cascade.py holds the two engines equal). Like the
-model, it attends over the full context (a checkpoint's sliding window is honoured
+row of (c), combined by the model's cascade attention backend
+(`restem_jax.model.cascade_attention`); memory and bandwidth for (a) and (b) do not grow
+with N. This module lays out the levels and orchestrates prefill; prefill and the
+one-token step are the model's own forward pass (`interface.extend`,
+`interface.cascade_step`; tests/engine/test_cascade.py holds the two engines equal).
+Like the model, it attends over the full context (a checkpoint's sliding window is honoured
 by `ModelConfig.check_context` refusing longer contexts). `generate` gives every sample
 its own row for the whole call; `refill.py` runs fewer rows that take the call's samples
 from one queue.
@@ -36,14 +34,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from restem_jax.model import kv_cache, layer_stack, layers, masks, rope
+from restem_jax.model import interface, kv_cache, masks
 from restem_jax.model.config import ModelConfig
-from restem_jax.model.interface import make_module
 from restem_jax.sampling import decode
 from restem_jax.sampling.decode_input import DecodeBatch, DecodeShape
-
-_NEG_INF = -1e30
-
 
 PREFIX_QUANTUM = 64  # shared prefix lengths are multiples of this (bounds recompiles)
 
@@ -72,8 +66,8 @@ def prefill_prefix(params, prefix_RxP, *, cfg: ModelConfig):
   r, p0 = prefix_RxP.shape
   slots_RxP = jnp.broadcast_to(jnp.arange(p0)[None], (r, p0))
   mask = masks.cache_mask(jnp.ones((r, p0), bool), slots_RxP)
-  _, cache = make_module(cfg).apply({"params": params}, prefix_RxP, slots_RxP, mask,
-                                    kv_cache.init_cache(cfg, r, p0), 0, last_only=True)
+  _, cache = interface.extend(cfg, params, prefix_RxP, slots_RxP, mask,
+                              kv_cache.init_cache(cfg, r, p0), 0, last_only=True)
   return cache
 
 
@@ -95,93 +89,10 @@ def prefill_suffix(cfg, params, prefix_cache, suffix_BxS, suffix_lens_B):
                            axis=kv_cache.LENGTH_AXIS)
 
   cache = jax.tree.map(widen, prefix_cache)
-  logits, cache = make_module(cfg).apply({"params": params}, suffix_BxS, positions_BxS, mask,
-                                         cache, p0, last_only=True)
+  logits, cache = interface.extend(cfg, params, suffix_BxS, positions_BxS, mask, cache, p0,
+                                   last_only=True)
   suffix_cache = jax.tree.map(lambda x: x[..., p0:, :], cache)
   return logits[:, 0], suffix_cache, valid_BxS
-
-
-def _project(cfg, p, x_Rx1xD, name, heads):
-  y = jnp.einsum("rtd,dne->rtne", x_Rx1xD, p["w" + name].astype(cfg.compute_dtype))
-  if cfg.qkv_bias:
-    y = y + p["b" + name].astype(cfg.compute_dtype)
-  return y
-
-
-def _cascade_attention(q_RxHxE, prefix, suffix, own, suffix_valid_BxS, own_valid_RxM):
-  """Softmax over [prefix keys | the row's suffix keys | the row's own keys].
-
-  Rows are problem-major (row b * n + i belongs to problem b). `suffix` is None where
-  each row holds its problem's suffix at the head of its own cache (`refill.py`);
-  `own_valid_RxM` marks the own keys a row may see."""
-  r, h, e = q_RxHxE.shape
-  kh, m = own["k"].shape[1], own["k"].shape[2]
-  b = suffix["k"].shape[0] if suffix is not None else r
-  n = r // b
-  q = q_RxHxE.reshape(b, n, kh, h // kh, e)
-  own_k, own_v = (own[x].reshape(b, n, kh, m, e) for x in ("k", "v"))
-  f32 = jnp.float32
-  p0 = prefix["k"].shape[2]
-  logits = [jnp.einsum("bnkge,kpe->bnkgp", q, prefix["k"][0], preferred_element_type=f32)]
-  valid = [jnp.ones((b, n, p0), bool)]
-  values = [(p0, lambda p: jnp.einsum("bnkgp,kpe->bnkge", p, prefix["v"][0]))]
-  if suffix is not None:
-    ps = suffix["k"].shape[2]
-    logits.append(jnp.einsum("bnkge,bkse->bnkgs", q, suffix["k"], preferred_element_type=f32))
-    valid.append(jnp.broadcast_to(suffix_valid_BxS[:, None], (b, n, ps)))
-    values.append((ps, lambda p: jnp.einsum("bnkgs,bkse->bnkge", p, suffix["v"])))
-  logits.append(jnp.einsum("bnkge,bnkme->bnkgm", q, own_k, preferred_element_type=f32))
-  valid.append(own_valid_RxM.reshape(b, n, m))
-  values.append((m, lambda p: jnp.einsum("bnkgm,bnkme->bnkge", p, own_v)))
-  valid = jnp.concatenate(valid, axis=-1)[:, :, None, None, :]
-  logits = jnp.concatenate(logits, axis=-1) * (e ** -0.5)
-  probs = jnp.where(valid, jax.nn.softmax(jnp.where(valid, logits, _NEG_INF), axis=-1), 0.0)
-  probs = probs.astype(own_v.dtype)
-  out, start = 0.0, 0
-  for width, attend in values:  # each probability block times its own values
-    out, start = out + attend(probs[..., start:start + width]), start + width
-  return out.reshape(r, h, e)
-
-
-def _write_own(own_RxKxMxE, x_Rx1xKxE, slot):
-  """Stores the new token's key or value at `slot` (scalar, or int32 [R]) of each row."""
-  x = x_Rx1xKxE.transpose(0, 2, 1, 3).astype(own_RxKxMxE.dtype)
-  if jnp.ndim(slot) == 0:  # every row at the same step: one slice
-    return jax.lax.dynamic_update_slice(own_RxKxMxE, x, (0, 0, slot, 0))
-  rows = jnp.arange(own_RxKxMxE.shape[0])
-  return own_RxKxMxE.at[rows, :, slot].set(x[:, :, 0], mode="promise_in_bounds")
-
-
-def _block_step(cfg, p, x_Rx1xD, pos_Rx1, own, prefix, suffix, suffix_valid_BxS, slot,
-                own_valid_RxM):
-  """One decoder block for one new token per row, written at `slot` of its own cache."""
-  norm = functools.partial(layers.RMSNorm(cfg).apply)
-  a = p["attn"]
-  h_in = norm({"params": p["attn_norm"]}, x_Rx1xD)
-  q = _project(cfg, a, h_in, "q", cfg.num_heads)
-  k = _project(cfg, a, h_in, "k", cfg.num_kv_heads)
-  v = _project(cfg, a, h_in, "v", cfg.num_kv_heads)
-  if cfg.qk_norm:
-    q = layers.RMSNorm(cfg, "head_dim").apply({"params": a["q_norm"]}, q)
-    k = layers.RMSNorm(cfg, "head_dim").apply({"params": a["k_norm"]}, k)
-  rotation = rope.for_config(cfg)
-  q, k = rope.apply(q, pos_Rx1, rotation), rope.apply(k, pos_Rx1, rotation)
-  own = {"k": _write_own(own["k"], k, slot), "v": _write_own(own["v"], v, slot)}
-  out = _cascade_attention(q[:, 0], prefix, suffix, own, suffix_valid_BxS, own_valid_RxM)
-  dt = cfg.compute_dtype
-  x = x_Rx1xD + jnp.einsum("rhe,hed->rd", out.astype(dt), a["wo"].astype(dt))[:, None]
-  x = x + layers.SwiGLU(cfg).apply({"params": p["mlp"]}, norm({"params": p["mlp_norm"]}, x))
-  return x, own
-
-
-def _logits(cfg, params, x_Rx1xD):
-  x = layers.RMSNorm(cfg).apply({"params": params["final_norm"]}, x_Rx1xD)[:, 0]
-  dt = cfg.compute_dtype
-  if cfg.tie_embeddings:
-    logits = jnp.einsum("rd,vd->rv", x, params["embedding"].astype(dt))
-  else:
-    logits = jnp.einsum("rd,dv->rv", x, params["lm_head"].astype(dt))
-  return logits.astype(jnp.float32)
 
 
 def prefill_and_step(cfg, params, prefix_cache, suffix_BxS, suffix_lens_B, rows_per_problem):
@@ -201,25 +112,11 @@ def decode_step(cfg, params, prefix_cache, suffix_cache, suffix_valid_BxS, lens_
   def step(own, prev_R, t):
     m = kv_cache.length(own)
     own_valid_RxM = jnp.arange(m) < jnp.broadcast_to(t, lens_R.shape)[:, None]
-    return layers_step(cfg, params, own, prefix_cache, prev_R, (lens_R + t - 1)[:, None],
-                       t - 1, own_valid_RxM, suffix_cache, suffix_valid_BxS)
+    levels = {"prefix": prefix_cache, "suffix": suffix_cache, "own": own}
+    return interface.cascade_step(cfg, params, prev_R, (lens_R + t - 1)[:, None], levels,
+                                  masks.CascadeMask(own_valid_RxM, suffix_valid_BxS), t - 1)
 
   return step
-
-
-def layers_step(cfg, params, own, prefix_cache, prev_R, pos_Rx1, slot, own_valid_RxM,
-                suffix_cache=None, suffix_valid_BxS=None):
-  """Embeds each row's previous token, runs every block, returns (logits_RxV, own)."""
-  x = jnp.take(params["embedding"], prev_R[:, None], axis=0).astype(cfg.compute_dtype)
-
-  def block(p, x, layer_caches):
-    own, prefix, *suffix = layer_caches
-    return _block_step(cfg, p, x, pos_Rx1, own, prefix, suffix[0] if suffix else None,
-                       suffix_valid_BxS, slot, own_valid_RxM)
-
-  caches = (own, prefix_cache) + ((suffix_cache,) if suffix_cache is not None else ())
-  x, own = layer_stack.of(cfg).fold(cfg, params, block, x, caches)
-  return _logits(cfg, params, x), own
 
 
 def generate(params, prefix_cache, batch: DecodeBatch, *, cfg: ModelConfig, shape: DecodeShape):

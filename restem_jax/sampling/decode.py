@@ -17,9 +17,9 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from restem_jax.model import kv_cache, masks
+from restem_jax.model import interface, kv_cache, masks
 from restem_jax.model.config import ModelConfig
-from restem_jax.model.interface import make_module, token_logprobs
+from restem_jax.model.interface import token_logprobs
 from restem_jax.sampling import keys as keys_lib
 from restem_jax.sampling import stops
 from restem_jax.sampling.decode_input import DecodeBatch, DecodeShape
@@ -36,8 +36,8 @@ def _prefill(cfg, params, prompts_BxP, prompt_lens_B, total_len):
       [prompt_valid_BxP, jnp.ones((b, total_len - p), bool)], axis=1)
   mask_BxPxS = masks.cache_mask(key_valid_BxS, jnp.broadcast_to(slots_P, (b, p)))
   cache = kv_cache.init_cache(cfg, b, total_len)
-  logits_Bx1xV, cache = make_module(cfg).apply(
-      {"params": params}, prompts_BxP, positions_BxP, mask_BxPxS, cache, 0, last_only=True)
+  logits_Bx1xV, cache = interface.extend(cfg, params, prompts_BxP, positions_BxP, mask_BxPxS,
+                                         cache, 0, last_only=True)
   return logits_Bx1xV[:, 0], cache, key_valid_BxS
 
 
@@ -58,13 +58,12 @@ def generate(params, batch: DecodeBatch, *, cfg: ModelConfig, shape: DecodeShape
   rep = functools.partial(jnp.repeat, repeats=n, axis=0)
   key_valid_RxS, lens_R = rep(key_valid_BxS), rep(batch.prompt_lens_B)
   cache = kv_cache.repeat_rows(cache, n)
-  module = make_module(cfg)
 
   def step(cache, prev_R, t):
     slot = p + t - 1
     mask_Rx1xS = masks.cache_mask(key_valid_RxS, jnp.full((lens_R.shape[0], 1), slot))
-    logits, cache = module.apply({"params": params}, prev_R[:, None], (lens_R + t - 1)[:, None],
-                                 mask_Rx1xS, cache, slot)
+    logits, cache = interface.extend(cfg, params, prev_R[:, None], (lens_R + t - 1)[:, None],
+                                     mask_Rx1xS, cache, slot)
     return logits[:, 0], cache
 
   return run_loop(step, cache, rep(last_BxV), row_keys(batch, n), rep(batch.active_B), batch,

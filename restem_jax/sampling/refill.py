@@ -29,7 +29,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from restem_jax.model import kv_cache
+from restem_jax.model import interface, kv_cache, masks
 from restem_jax.model.config import ModelConfig
 from restem_jax.model.interface import token_logprobs
 from restem_jax.sampling import cascade, decode, stops
@@ -87,9 +87,10 @@ def generate(params, prefix_cache, batch: DecodeBatch, *, cfg: ModelConfig, shap
   def step(st: _State):
     own_valid = jnp.concatenate([suffix_valid_BxS[st.problem_R],
                                  jnp.arange(m) < st.t_R[:, None]], axis=1)
-    return cascade.layers_step(cfg, params, st.own, prefix_cache, st.prev_R,
-                               (lens_B[st.problem_R] + st.t_R - 1)[:, None], ps + st.t_R - 1,
-                               own_valid)
+    return interface.cascade_step(cfg, params, st.prev_R,
+                                  (lens_B[st.problem_R] + st.t_R - 1)[:, None],
+                                  {"prefix": prefix_cache, "own": st.own},
+                                  masks.CascadeMask(own_valid), ps + st.t_R - 1)
 
   def advance(st: _State, logits_RxV, mask_R) -> _State:
     """Draws token t_R of each masked slot's sample, records it, checks for its end."""
