@@ -26,7 +26,7 @@ CORE = [
     "tokenizers==0.23.3",        # restem_jax.vocab: Hugging Face tokenizer.json
     "sentencepiece==0.2.3",      # restem_jax.vocab: SentencePiece .model
     "tiktoken==0.14.0",          # restem_jax.vocab: tiktoken ranks files
-    "safetensors==0.8.0",        # restem_jax.model.hf_convert, restem_jax.convert (HF dirs)
+    "safetensors==0.8.0",        # restem_jax.convert.hf_convert, restem_jax.convert (HF dirs)
 ]
 
 # Reading a model's GGUF file (`python -m restem_jax.convert import --source=X.gguf`, a .gguf

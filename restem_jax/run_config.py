@@ -12,8 +12,7 @@ import seqio
 
 from restem_jax import vocab as vocab_lib
 from restem_jax.checkpoint import model_checkpoint
-from restem_jax.loop.estep import EStepConfig
-from restem_jax.loop.evaluate import EvalConfig
+from restem_jax.loop.stage_configs import EStepConfig, EvalConfig
 from restem_jax.loop.modes import LoopConfig
 from restem_jax.loop.mstep import MStepConfig
 from restem_jax.model.config import ModelConfig

@@ -15,7 +15,8 @@ import sys
 import pytest
 
 import restem_jax.tasks  # noqa: F401  (registers every task)
-from restem_jax.checkpoint import base_import, manager
+from restem_jax.checkpoint import manager
+from restem_jax.convert import base_import
 from restem_jax.loop import runner
 from tests.vocab import real_tokenizers
 

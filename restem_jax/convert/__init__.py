@@ -5,5 +5,5 @@
 
 Modules: `lazy_tensors` (read-on-demand tensors), `hf_source` and `gguf_source` (the two
 source formats as HF-named lazy tensors + an HF config dict), `importer`, `exporter`.
-The per-architecture config/name mapping is `restem_jax.model.hf_convert`.
+The per-architecture config/name mapping is `restem_jax.convert.hf_convert`.
 """

@@ -24,7 +24,7 @@ from absl import logging
 
 from restem_jax import io
 from restem_jax.checkpoint import manager
-from restem_jax.loop import hosts
+from restem_jax.distributed import hosts
 
 PACKAGE_PREFIX = "package:"
 # pip names of packages whose files run cards use (for the error message).

@@ -20,7 +20,8 @@ import jax
 from restem_jax import io
 from restem_jax import vocab as vocab_lib
 from restem_jax.checkpoint import model_checkpoint
-from restem_jax.model import hf_convert, layer_stack
+from restem_jax.convert import hf_convert
+from restem_jax.model import layer_stack
 from restem_jax.model.config import ModelConfig
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.sharding import partitioning

@@ -7,8 +7,8 @@ to serving stacks:
     save_hf_checkpoint(dir, cfg, params)                # config.json + safetensors shards
 
 Which architectures and features are accepted (and what is refused, before any
-weight is read) is `restem_jax.model.hf_arch`; the tensor-name table is
-`restem_jax.model.hf_names`. Tensors are converted one leaf at a time in both
+weight is read) is `restem_jax.convert.hf_arch`; the tensor-name table is
+`restem_jax.convert.hf_names`. Tensors are converted one leaf at a time in both
 directions: export gathers one (possibly device-sharded) leaf to the host, converts
 it and writes it into a shard of at most `max_shard_bytes`, so host memory holds
 one shard, never a second copy of the whole model. Tensors the model would not use
@@ -27,9 +27,9 @@ import ml_dtypes
 import numpy as np
 from safetensors import numpy as st_numpy
 
-from restem_jax.model import hf_names
+from restem_jax.convert import hf_names
 from restem_jax.model.config import ModelConfig
-from restem_jax.model.hf_arch import UnsupportedCheckpointError, config_from_hf, config_to_hf
+from restem_jax.convert.hf_arch import UnsupportedCheckpointError, config_from_hf, config_to_hf
 
 __all__ = ["UnsupportedCheckpointError", "config_from_hf", "config_to_hf", "load_hf_checkpoint",
            "save_hf_checkpoint", "hf_to_params", "params_to_hf", "iter_hf_tensors",

@@ -22,7 +22,7 @@ from absl import logging
 
 from restem_jax.checkpoint import model_checkpoint
 from restem_jax.convert.hf_source import HFSource, SourceError
-from restem_jax.model import hf_convert
+from restem_jax.convert import hf_convert
 
 
 def open_source(source: str):

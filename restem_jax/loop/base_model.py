@@ -14,17 +14,11 @@ from absl import logging
 from restem_jax import io
 from restem_jax import run_config
 from restem_jax.checkpoint import manager, model_checkpoint
-from restem_jax.loop import hosts
+from restem_jax.distributed import hosts
 from restem_jax.tasks import toy_arith
 from restem_jax.training import pretrain
 from restem_jax.training.optimizer import OptimizerConfig
 from restem_jax.training.trainer import TrainLoopConfig
-
-
-def abstract_params(model_cfg, mesh, rules, seed: int = 0):
-  """Restore targets (shapes + shardings from `jax.eval_shape`; `seed` is unused)."""
-  del seed
-  return model_checkpoint.abstract_params(model_cfg, mesh, rules)
 
 
 def _pretrain_toy(c, model_cfg, vocab, mesh, rules):

@@ -7,34 +7,26 @@ marker), so a killed E-step resumes at the first missing chunk and loses none.
 Sampling keys depend only on (seed, iteration, problem, sample), so a re-run
 chunk reproduces the same samples. In a multi-host run every process samples every
 chunk (one SPMD program over all devices) and chunk c is verified and written by
-process c % process_count (see hosts.py); all processes then read all chunks.
+process c % process_count (see `restem_jax.distributed.hosts`); all processes then read all chunks.
 """
 
 from __future__ import annotations
 
 import collections
-import dataclasses
 import time
 from typing import Sequence
 
 from restem_jax import vocab as vocab_lib
 from restem_jax import io
-from restem_jax.loop import hosts
+from restem_jax.distributed import hosts
 from restem_jax.loop import length_check
+from restem_jax.loop.stage_configs import EStepConfig
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler, SamplerOutput
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.tasks.completion import checker_sample, stop_sequences_for, truncate_at_stop
 from restem_jax.tasks.problem import Problem
 from restem_jax.verify.pool import VerifierPool
-
-
-@dataclasses.dataclass(frozen=True)
-class EStepConfig:
-  num_samples: int = 32       # N per problem (paper: 32 MATH, 64 APPS)
-  max_per_problem: int = 10   # cap on kept correct samples per problem (paper: 10)
-  dedup: bool = True          # drop correct samples of one problem whose trained ids repeat
-  chunk_problems: int = 64    # problems per resumable chunk
 
 
 def training_tokens(vocab, verifier_task: str, tokens, text: str,

@@ -11,10 +11,11 @@ see `buckets.py`).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Sequence
 
-from restem_jax.loop import greedy_eval, hosts, majority, metrics
+from restem_jax.distributed import hosts
+from restem_jax.loop import greedy_eval, majority, metrics
+from restem_jax.loop.stage_configs import EvalConfig
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sampling.strategies import SamplingParams
@@ -30,27 +31,6 @@ from restem_jax.verify.pool import VerifierPool
 EVAL_ITERATION = 1_000_000
 # The base model's draws that assign Figure 8 buckets: independent of the measured ones.
 BUCKET_ITERATION = 1_000_001
-
-
-@dataclasses.dataclass(frozen=True)
-class EvalConfig:
-  num_samples: int = 8            # n per test problem for pass@k / maj@k (0 = greedy only)
-  ks: tuple[int, ...] = (1, 2, 4, 8)
-  temperature: float = 1.0        # paper: 1.0
-  top_p: float = 0.95             # paper: 0.95
-  top_k: int = 0                  # 0 = no top-k filter
-  train_limit: int = 0            # train problems in the greedy train pass@1 (train/test gap):
-                                  # a stratified subsample; 0 = the whole train split
-
-  def __post_init__(self):
-    if self.num_samples < 0:
-      raise ValueError(f"eval.num_samples={self.num_samples} must be >= 0.")
-    if self.train_limit < 0:
-      raise ValueError(f"eval.train_limit={self.train_limit} must be >= 0 (0 = all).")
-    bad = [k for k in self.ks if k < 1 or (self.num_samples and k > self.num_samples)]
-    if bad:
-      raise ValueError(f"eval.ks={self.ks}: every k must be in [1, eval.num_samples="
-                       f"{self.num_samples}]; bad: {bad}.")
 
 
 def _verify(pool: VerifierPool, problems: Sequence[Problem], texts: list[list[str]]):

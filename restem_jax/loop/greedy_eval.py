@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 from typing import Sequence
 
-from restem_jax.loop import hosts
+from restem_jax.distributed import hosts
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sampling.strategies import SamplingParams

@@ -16,7 +16,7 @@ import json
 from typing import Any
 
 from restem_jax import io
-from restem_jax.loop import hosts
+from restem_jax.distributed import hosts
 
 # Fields that may differ between the first run and a resumed one: they change how
 # fast, not what is computed. Not here, because they change results:
@@ -25,9 +25,6 @@ from restem_jax.loop import hosts
 # the decode loop is compiled for, hence float rounding in the logits, hence the
 # sampled tokens at T=1 (keys are per row, but the numbers they meet are not).
 RESUMABLE_CHANGES = ("loop.num_iterations", "verifier.num_workers", "jax_distributed")
-
-
-write_json_atomic = io.write_json_atomic  # kept here for existing callers
 
 
 def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
@@ -87,4 +84,4 @@ class Manifest:
     self._data["stages"][stage] = record
     self._data["elapsed_seconds"] += seconds
     if hosts.is_writer():  # every process keeps the same records; process 0 writes them
-      write_json_atomic(self.path, self._data)
+      io.write_json_atomic(self.path, self._data)

@@ -28,8 +28,10 @@ from absl import logging
 from restem_jax import io
 from restem_jax import run_config
 from restem_jax import vocab as vocab_lib
-from restem_jax.checkpoint import base_import, model_checkpoint
-from restem_jax.loop import base_model, estep, evaluate, greedy_eval, hosts, manifest, metrics
+from restem_jax.checkpoint import model_checkpoint
+from restem_jax.convert import base_import
+from restem_jax.distributed import hosts
+from restem_jax.loop import base_model, estep, evaluate, greedy_eval, manifest, metrics
 from restem_jax.loop import buckets, length_check, mstep, preflight, report, sandbox_policy
 from restem_jax.loop import tensorboard
 from restem_jax.loop import distill_reuse, eval_only, transfer

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from restem_jax.loop import hosts
+from restem_jax.distributed import hosts
 from restem_jax.verify.checkers import CODE_TASKS
 
 

@@ -29,7 +29,8 @@ from typing import Sequence
 
 from restem_jax import run_config
 from restem_jax.loop import greedy_eval, length_check
-from restem_jax.loop.evaluate import EvalConfig, sampled_metrics
+from restem_jax.loop.evaluate import sampled_metrics
+from restem_jax.loop.stage_configs import EvalConfig
 from restem_jax.tasks import registry, subsample
 from restem_jax.tasks.problem import Problem
 

@@ -1,6 +1,7 @@
 """Process gating helpers (single process here; 2-process runs: test_multihost.py)."""
 
-from restem_jax.loop import hosts, sandbox_policy
+from restem_jax.distributed import hosts
+from restem_jax.loop import sandbox_policy
 from restem_jax.verify.verdict import Verdict
 
 

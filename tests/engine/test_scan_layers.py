@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from restem_jax.checkpoint import manager, model_checkpoint
-from restem_jax.model import hf_convert, interface, kv_cache, layer_stack, masks
+from restem_jax.convert import hf_convert
+from restem_jax.model import interface, kv_cache, layer_stack, masks
 from restem_jax.sampling.sampler import Sampler, SamplerConfig
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.training import loss as loss_lib

@@ -28,7 +28,8 @@ torch = pytest.importorskip("torch", reason="pip install -r tests/hf/requirement
 transformers = pytest.importorskip("transformers")
 
 # pylint: disable=wrong-import-position
-from restem_jax.model import hf_convert, interface, kv_cache, masks
+from restem_jax.convert import hf_convert
+from restem_jax.model import interface, kv_cache, masks
 from restem_jax.sampling import decode, decode_input, engines, stops
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.sharding import partitioning

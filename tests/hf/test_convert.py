@@ -23,7 +23,8 @@ transformers = pytest.importorskip("transformers")
 # pylint: disable=wrong-import-position
 from restem_jax.checkpoint import model_checkpoint
 from restem_jax.convert import exporter, hf_source, importer
-from restem_jax.model import hf_convert, interface
+from restem_jax.convert import hf_convert
+from restem_jax.model import interface
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.sharding import partitioning
 

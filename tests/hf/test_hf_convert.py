@@ -24,7 +24,8 @@ import pytest
 torch = pytest.importorskip("torch", reason="pip install -r tests/hf/requirements.txt")
 transformers = pytest.importorskip("transformers")
 
-from restem_jax.model import hf_convert, interface  # pylint: disable=wrong-import-position
+from restem_jax.convert import hf_convert  # pylint: disable=wrong-import-position
+from restem_jax.model import interface  # pylint: disable=wrong-import-position
 from restem_jax.model.config import ModelConfig  # pylint: disable=wrong-import-position
 
 ATOL = 1e-4

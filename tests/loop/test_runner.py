@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from restem_jax import run_config
-from restem_jax.checkpoint import manager
+from restem_jax.checkpoint import manager, model_checkpoint
 from restem_jax.data.char_vocab import CharVocabulary
 from restem_jax.loop import base_model, estep, mstep, runner
 from restem_jax.loop.summary_schema import validate_summary
@@ -132,7 +132,7 @@ def test_mstep_starts_from_base_or_previous_iterate(base_dir, tmp_path, monkeypa
   c.loop.mode = mode
   summary = runner.run(c, str(tmp_path))
   assert [it["updated"] for it in summary["iterations"]] == [True, True]
-  like = base_model.abstract_params(run_config.model_config(c), mesh_lib.make_mesh(
+  like = model_checkpoint.abstract_params(run_config.model_config(c), mesh_lib.make_mesh(
       run_config.mesh_config(c)), run_config.logical_rules(c))
   base, _ = manager.restore_params(base_dir, like)
   iterate1, _ = manager.restore_params(str(tmp_path / "iter_1" / "policy"), like)

@@ -1,0 +1,1 @@
+"""Multi-host process roles: which process writes, owns an item, waits at a barrier."""

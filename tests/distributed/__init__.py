@@ -1,0 +1,1 @@
+"""Tests of the multi-host process roles (restem_jax.distributed)."""
