@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from restem_jax.model import attention, interface
+from restem_jax.checkpoint import model_checkpoint
+from restem_jax.model import attention
 from restem_jax.model.config import ModelConfig
 from restem_jax.sampling import decode_input, engines, stops
 from restem_jax.sampling import sampler as sampler_lib
@@ -37,14 +37,6 @@ def for_platform(cfg: ModelConfig, platform: str) -> ModelConfig:
   return dataclasses.replace(cfg, attention_impl=attention.resolve("auto", platform))
 
 
-def abstract_params(cfg: ModelConfig, mesh, rules):
-  """ShapeDtypeStructs of the params, sharded by `rules` (nothing is initialised)."""
-  boxed = jax.eval_shape(lambda k: interface.init_boxed(cfg, k), jax.random.key(0))
-  shardings = partitioning.logical_to_shardings(nn.get_partition_spec(boxed), mesh, rules)
-  return jax.tree.map(lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s),
-                      nn.meta.unbox(boxed), shardings)
-
-
 def _sds(x, sharding):
   return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding)
 
@@ -56,7 +48,7 @@ def train_program(cfg: ModelConfig, loop: TrainLoopConfig, mesh, rules,
   opt_state_layout='replicated' plans the optimizer state as it was before it was
   sharded like the params (for before/after comparisons only).
   """
-  params = abstract_params(cfg, mesh, rules)
+  params = model_checkpoint.abstract_params(cfg, mesh, rules)
   tx, schedule = make_optimizer(loop.optimizer)
   shardings = train_step.state_shardings(params, tx)
   rep = partitioning.replicated(mesh)
@@ -85,7 +77,7 @@ def decode_program(cfg: ModelConfig, sampler: SamplerConfig, mesh, rules, *, num
   engine = engines.make(sampler.engine, cfg, sampler.max_new_tokens, sampler.slots_per_problem)
   batch = decode_input.abstract(sampler_lib.rows_per_call(sampler, mesh),
                                 max(sampler.prompt_buckets), stop_table, mesh, rules)
-  args = (abstract_params(cfg, mesh, rules), engine.abstract_prefix(prefix_len, mesh), batch)
+  args = (model_checkpoint.abstract_params(cfg, mesh, rules), engine.abstract_prefix(prefix_len, mesh), batch)
   with partitioning.activation_sharding(mesh, rules):
     return engine.program(engine.shape(num_samples, top_k)).lower(*args)
 

@@ -7,16 +7,13 @@ recompute them from JSON:
 - ``pass_at_k`` / ``mean_pass_at_k``: unbiased pass@k (Chen et al., 2021), the
   metric of the paper's Figure 5.
 - maj@k (Figure 5) lives in ``majority.py``: an expectation over k-subsets.
-- ``difficulty_breakdown``: accuracy per data-set difficulty label (MATH levels).
 - the Figure 8 (right) buckets live in ``buckets.py``.
 - ``verdict_counts`` / ``estep_yield`` / ``timeout_rate``: how much usable data
   an E-step produced, and how much of it was lost to time limits.
-- ``flops_estimate``: the 2NT / 6NT compute rule of thumb.
 """
 
 from __future__ import annotations
 
-import collections
 from typing import Hashable, Mapping, Sequence
 
 from restem_jax.verify.verdict import STATUSES
@@ -82,26 +79,6 @@ def mean_pass_at_k(correct: Sequence[Sequence[bool]],
   return out
 
 
-def difficulty_breakdown(
-    correct_by_problem: Mapping[Hashable, bool],
-    difficulty: Mapping[Hashable, str]) -> dict[str, dict[str, float | int]]:
-  """Accuracy per difficulty label.
-
-  Returns:
-    ``{label: {"n": count, "accuracy": mean correctness}}``, labels sorted.
-
-  Raises:
-    ValueError: if a problem id has no difficulty label.
-  """
-  groups: dict[str, list[bool]] = collections.defaultdict(list)
-  for pid, ok in correct_by_problem.items():
-    if pid not in difficulty:
-      raise ValueError(f'problem {pid!r} has no difficulty label')
-    groups[difficulty[pid]].append(bool(ok))
-  return {label: {'n': len(v), 'accuracy': sum(v) / len(v)}
-          for label, v in sorted(groups.items())}
-
-
 def verdict_counts(verdicts: Sequence[str]) -> dict[str, int]:
   """Count verdict statuses; all of correct/incorrect/timeout/error present.
 
@@ -162,14 +139,3 @@ def estep_yield(per_problem_kept: Mapping[Hashable, int], num_samples: int,
       'cap_saturation': saturated / n if n else 0.0,
       'keep_rate': kept_total / (n * num_samples) if n and num_samples else 0.0,
   }
-
-
-def flops_estimate(params_non_embedding: int, tokens: int, kind: str) -> float:
-  """Approximate FLOPs: forward = 2*N*T, train (forward + backward) = 6*N*T.
-
-  N is the non-embedding parameter count and T the number of tokens processed
-  (Kaplan et al., 2020). Attention's context-dependent FLOPs are ignored.
-  """
-  if kind not in FLOPS_PER_PARAM_TOKEN:
-    raise ValueError(f"kind must be 'forward' or 'train', got {kind!r}")
-  return float(FLOPS_PER_PARAM_TOKEN[kind]) * params_non_embedding * tokens

@@ -10,7 +10,6 @@ from __future__ import annotations
 import zlib
 
 import jax
-import jax.numpy as jnp
 
 
 def problem_index(problem_id: str) -> int:
@@ -38,7 +37,3 @@ def row_keys(seed: int, iteration, problem_idx_B, sample_idx_N):
 
 def step_keys(keys_R, step):
   return jax.vmap(lambda k: jax.random.fold_in(k, step))(keys_R)
-
-
-def as_int32(x):
-  return jnp.asarray(x, jnp.int32)

@@ -60,16 +60,6 @@ def test_mean_pass_at_k_rejects_k_above_some_n():
     metrics.mean_pass_at_k([[True] * 4, [False, True]], [1, 4])
 
 
-def test_difficulty_breakdown():
-  out = metrics.difficulty_breakdown(
-      {'p1': True, 'p2': False, 'p3': True, 'p4': True},
-      {'p1': 'level_1', 'p2': 'level_1', 'p3': 'level_2', 'p4': 'level_1'})
-  assert out == {'level_1': {'n': 3, 'accuracy': pytest.approx(2 / 3)},
-                 'level_2': {'n': 1, 'accuracy': 1.0}}
-  with pytest.raises(ValueError, match='p9'):
-    metrics.difficulty_breakdown({'p9': True}, {})
-
-
 def test_verdict_counts_has_all_keys():
   assert metrics.verdict_counts([]) == {
       'correct': 0, 'incorrect': 0, 'timeout': 0, 'error': 0}
@@ -88,13 +78,6 @@ def test_estep_yield():
   assert metrics.estep_yield({}, 4, 2)['solved_fraction'] == 0.0
   with pytest.raises(ValueError, match="'a'"):
     metrics.estep_yield({'a': 3}, num_samples=4, cap=2)
-
-
-def test_flops_estimate():
-  assert metrics.flops_estimate(10, 7, 'forward') == 140.0
-  assert metrics.flops_estimate(10, 7, 'train') == 420.0
-  with pytest.raises(ValueError):
-    metrics.flops_estimate(10, 7, 'backward')
 
 
 def test_no_jax_import():
