@@ -5,8 +5,8 @@ Command (from the repo root, after `pip install -e .`):
   python -m restem_jax.main --config=configs/toy_arith.py --workdir=runs/toy
 
 What it does: pretrains a 164k-param Llama-style char model (3 layers, width 64)
-for 1,200 steps (base.pretrain_steps) on a generated "noisy web" arithmetic corpus (60% of multi-step
-solutions apply the left-to-right precedence mistake) and saves it as the base
+for 1,200 steps (base.pretrain_steps) on a generated "noisy web" arithmetic corpus
+(60% of multi-step solutions apply the left-to-right precedence mistake) and saves it as the base
 checkpoint (W/base); evaluates it; fine-tunes it on the reference solutions (the
 SFT baseline); runs 3 ReST-EM iterations (E-step: 8 samples per train problem at
 T=0.7, top-k 40, keep correct, cap 10, dedup; M-step: fine-tune the base, keep the
