@@ -77,7 +77,8 @@ def decode_program(cfg: ModelConfig, sampler: SamplerConfig, mesh, rules, *, num
   engine = engines.make(sampler.engine, cfg, sampler.max_new_tokens, sampler.slots_per_problem)
   batch = decode_input.abstract(sampler_lib.rows_per_call(sampler, mesh),
                                 max(sampler.prompt_buckets), stop_table, mesh, rules)
-  args = (model_checkpoint.abstract_params(cfg, mesh, rules), engine.abstract_prefix(prefix_len, mesh), batch)
+  args = (model_checkpoint.abstract_params(cfg, mesh, rules),
+          engine.abstract_prefix(prefix_len, mesh), batch)
   with partitioning.activation_sharding(mesh, rules):
     return engine.program(engine.shape(num_samples, top_k)).lower(*args)
 

@@ -13,8 +13,9 @@ Masks: either a dense bool BxTxS array (query t may see key s) or a `masks.Segme
 (packed causal attention given by segment ids), which kernels that understand segment
 ids use without building the TxS mask. A `masks.CascadeMask` (one decode step over the
 shared-prefix / suffix / own cache levels, keys and values given per level) goes to
-the cascade backend (`cascade_attention.py`) whatever `attention_impl` says. Query rows with no visible key output exactly 0
-in every backend (the reference's convention), so the backends agree row for row.
+the cascade backend (`cascade_attention.py`) whatever `attention_impl` says. Query rows
+with no visible key output exactly 0 in every backend (the reference's convention), so
+the backends agree row for row.
 """
 
 from __future__ import annotations

@@ -54,8 +54,9 @@ def test_planned_decode_is_the_run_decode(monkeypatch, mesh, params, engine, slo
   run_params, prefix_state, batch, shape = _run_and_capture(monkeypatch, sampler, params)
   prefix_len = 0 if prefix_state is None else kv_cache.length(prefix_state)
   assert prefix_len == (64 if engine == "cascade" else 0)
+  program = sampler._engine.program(shape)  # pylint: disable=protected-access
   with partitioning.activation_sharding(mesh, toy.RULES):
-    ran = sampler._engine.program(shape).lower(run_params, prefix_state, batch).as_text()  # pylint: disable=protected-access
+    ran = program.lower(run_params, prefix_state, batch).as_text()
   table = stops.abstract_table(toy.TOY.vocab_size, STOPS, len(stops.vocab_stop_ids(toy.VOCAB)))
   planned = programs.decode_program(toy.TOY, config, mesh, toy.RULES, num_samples=N,
                                     top_k=TOP_K, stop_table=table,
