@@ -153,6 +153,9 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       cpu_time_s=4.0,      # CPU seconds per code test (RLIMIT_CPU; APPS's harness: 4 s)
       require_bubblewrap=False,  # True: refuse to run code without the bwrap sandbox (multi-
                                  # process runs: always, for code tasks)
+      allow_unsandboxed=False,   # True: without bwrap and not root, run code anyway with
+                                 # rlimits only as your own uid (default: refuse; root
+                                 # always drops to an unprivileged uid, docs/verify.md)
   ))
 
   if preset == "tiny":

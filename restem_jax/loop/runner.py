@@ -272,10 +272,12 @@ class Run:
 
   def run(self) -> dict:
     c, loop = self.c, self.loop
+    tasks = {p.verifier_task for ps in self.problems.values() for p in ps}
     sandbox = SandboxConfig(cpu_time_s=c.verifier.cpu_time_s,
                             require_bubblewrap=sandbox_policy.require_bubblewrap(
-                                c.verifier.require_bubblewrap,
-                                {p.verifier_task for ps in self.problems.values() for p in ps}))
+                                c.verifier.require_bubblewrap, tasks),
+                            allow_unsandboxed=c.verifier.allow_unsandboxed)
+    sandbox_policy.check_code_sandbox(sandbox, tasks)
     if loop.mode == "eval":
       with VerifierPool(c.verifier.num_workers, c.verifier.timeout_s, sandbox=sandbox) as pool:
         return eval_only.run_eval(self, pool)

@@ -4,6 +4,10 @@
 (a pod: many hosts, usually shared credentials and storage) code tasks require it too:
 there, running model-written programs with rlimits only is never the default.
 `launch/setup_worker.sh --system-packages` installs bubblewrap on every worker.
+
+`check_code_sandbox` asks the verifier, before any model is loaded, whether the run's code
+tasks can run at all here (bubblewrap, the root uid drop, or
+`config.verifier.allow_unsandboxed=True`), so a refusal is the first thing a run prints.
 """
 
 from __future__ import annotations
@@ -11,8 +15,16 @@ from __future__ import annotations
 from typing import Iterable
 
 from restem_jax.distributed import hosts
+from restem_jax.verify import sandbox
 from restem_jax.verify.checkers import CODE_TASKS
+from restem_jax.verify.sandbox_config import SandboxConfig
 
 
 def require_bubblewrap(configured: bool, verifier_tasks: Iterable[str]) -> bool:
   return configured or (hosts.count() > 1 and any(t in CODE_TASKS for t in verifier_tasks))
+
+
+def check_code_sandbox(config: SandboxConfig, verifier_tasks: Iterable[str]) -> None:
+  """Raise ``SandboxUnavailable`` now if code tasks cannot run safely under ``config``."""
+  if any(t in CODE_TASKS for t in verifier_tasks):
+    sandbox.isolation_mode(config)

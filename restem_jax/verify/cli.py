@@ -2,12 +2,17 @@
 
     python -m restem_jax.verify --task=math --input=IN.jsonl --output=OUT.jsonl \\
         [--workers=N] [--timeout=S] [--cpu-time=S] [--require-bubblewrap]
+        [--allow-unsandboxed]
 
 Each input line is a problem record in its data set's native schema plus a
 ``sample`` field (the model output). Each output line is the input record
 plus ``verdict``, ``reward`` and ``detail``, in input order. A malformed line
 gets an ``error`` verdict (detail ``malformed_input:...``) instead of
 stopping the run. Progress goes to stderr, then a one-line JSON summary.
+
+Code tasks run each program inside bubblewrap; without it, as root, as an
+unprivileged uid in private namespaces; without it and not root they are
+refused (install bubblewrap, or pass --allow-unsandboxed). See docs/verify.md.
 """
 
 import argparse
@@ -18,13 +23,15 @@ import sys
 import time
 
 from restem_jax.verify import checkers
+from restem_jax.verify.sandbox import SandboxUnavailable, isolation_mode
 from restem_jax.verify.sandbox_config import SandboxConfig
 from restem_jax.verify.verdict import ERROR, STATUSES, Verdict
 
 
 def parse_args(argv):
   parser = argparse.ArgumentParser(prog='python -m restem_jax.verify',
-                                   description=__doc__.split('\n\n')[0])
+                                   description=__doc__.split('\n\n')[0],
+                                   epilog=__doc__.split('\n\n')[-1])
   parser.add_argument('--task', required=True, choices=checkers.TASK_NAMES)
   parser.add_argument('--input', required=True, help='JSONL of records + "sample"')
   parser.add_argument('--output', required=True, help='JSONL to write')
@@ -36,6 +43,10 @@ def parse_args(argv):
                       help='CPU seconds per code test (RLIMIT_CPU)')
   parser.add_argument('--require-bubblewrap', action='store_true',
                       help='refuse to run code samples without bubblewrap')
+  parser.add_argument('--allow-unsandboxed', action='store_true',
+                      help='without bubblewrap and not root, run code samples anyway '
+                      'with rlimits only as your own uid (default: refuse; as root the '
+                      'fallback is always an unprivileged uid, never root)')
   parser.add_argument('--no-progress', action='store_true')
   return parser.parse_args(argv)
 
@@ -69,7 +80,10 @@ def run(args) -> dict:
   with open(args.input, encoding='utf-8') as f:
     lines = [line for line in f.read().split('\n') if line.strip()]
   sandbox = SandboxConfig(cpu_time_s=args.cpu_time,
-                          require_bubblewrap=args.require_bubblewrap)
+                          require_bubblewrap=args.require_bubblewrap,
+                          allow_unsandboxed=args.allow_unsandboxed)
+  if args.task in checkers.CODE_TASKS:
+    isolation_mode(sandbox)  # SandboxUnavailable before any worker starts
   start = time.monotonic()
   bar = _progress(len(lines), not args.no_progress)
   with VerifierPool(args.workers, args.timeout, sandbox=sandbox) as pool:
@@ -114,6 +128,10 @@ def main(argv=None) -> int:
   if not os.path.exists(args.input):
     print(f'--input file not found: {args.input}', file=sys.stderr)
     return 2
-  summary = run(args)
+  try:
+    summary = run(args)
+  except SandboxUnavailable as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
   print('summary ' + json.dumps(summary), file=sys.stderr)
   return 0

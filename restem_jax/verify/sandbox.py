@@ -6,12 +6,25 @@ address space, processes, file size, open files, no core dumps), with a
 scrubbed environment, stdin from a file or ``/dev/null``, stdout read with a
 byte cap and a wall cap after which the whole process group is SIGKILLed.
 RLIMIT_CPU (SIGXCPU, then SIGKILL one second later) is what normally ends a
-slow program: CPU time does not grow when the machine is busy, wall time does. Without bubblewrap only the rlimits protect the host; a warning is
-logged once, and ``SandboxConfig.require_bubblewrap`` turns that into an error.
+slow program: CPU time does not grow when the machine is busy, wall time does.
+
+``run_python`` is THE entry point for running untrusted code; its signature is
+stable. ``isolation_mode`` picks how, once per call:
+
+- ``bubblewrap`` when it works here (see ``bubblewrap.py``);
+- without it, as root: ``uid_drop`` (see ``uid_sandbox.py``: private
+  namespaces when the kernel allows them, then ``sandbox_uid``); model-written
+  code never runs as root;
+- without it, not root: refused (``SandboxUnavailable``, naming the fix)
+  unless ``SandboxConfig.allow_unsandboxed``: then ``unsandboxed``, rlimits
+  only, as this process's own uid.
+
+``SandboxConfig.require_bubblewrap`` refuses anything but bubblewrap.
 """
 
 import ctypes
 import dataclasses
+import functools
 import logging
 import math
 import os
@@ -24,6 +37,7 @@ import tempfile
 import time
 
 from restem_jax.verify import bubblewrap
+from restem_jax.verify import uid_sandbox
 from restem_jax.verify.sandbox_config import SandboxConfig
 
 _STDERR_TAIL = 8192
@@ -31,6 +45,7 @@ _PR_SET_PDEATHSIG = 1
 _XCPU_STATUSES = (-signal.SIGXCPU, 128 + signal.SIGXCPU)
 _KILL_STATUSES = (-signal.SIGKILL, 128 + signal.SIGKILL)
 _warned_no_bwrap = False
+BUBBLEWRAP, UID_DROP, UNSANDBOXED = 'bubblewrap', 'uid_drop', 'unsandboxed'
 
 
 class SandboxUnavailable(RuntimeError):
@@ -50,6 +65,7 @@ class RunResult:
     output_limited: stdout exceeded ``max_output_bytes``.
     sandboxed: ran inside bubblewrap.
     cpu_exceeded: the program was killed by its CPU-time limit (RLIMIT_CPU).
+    isolation: the ``isolation_mode`` it ran under.
   """
   returncode: int | None
   stdout: bytes
@@ -58,24 +74,70 @@ class RunResult:
   output_limited: bool
   sandboxed: bool
   cpu_exceeded: bool = False
+  isolation: str = BUBBLEWRAP
+
+
+def _warn_once(message: str, *args) -> None:
+  global _warned_no_bwrap
+  if not _warned_no_bwrap:
+    logging.warning(message, *args)
+    _warned_no_bwrap = True
+
+
+def isolation_mode(config: SandboxConfig) -> str:
+  """How untrusted code runs here under ``config``; raises ``SandboxUnavailable``."""
+  if config.use_bubblewrap:
+    probe = bubblewrap.probe(config.sandbox_uid)
+    if probe.ok:
+      return BUBBLEWRAP
+    if config.require_bubblewrap:
+      raise SandboxUnavailable(
+          f'SandboxConfig.require_bubblewrap is set but {probe.reason}')
+    why = probe.reason
+  else:
+    why = 'SandboxConfig.use_bubblewrap=False'
+  if os.geteuid() == 0:
+    fallback = uid_sandbox_probe(config.sandbox_uid, config.tmpfs_mb)
+    if not fallback.ok:  # never run model-written code as root
+      raise SandboxUnavailable(
+          f'no bubblewrap ({why}) and the uid-drop fallback does not work here '
+          f'({fallback.reason}): install bubblewrap (apt-get install -y bubblewrap)')
+    _warn_once('Running untrusted code WITHOUT bubblewrap (%s): as uid %d, %s',
+               why, config.sandbox_uid, 'in private namespaces'
+               if uid_sandbox.namespaces_available() else
+               'WITHOUT namespaces (network reachable, /tmp shared)')
+    return UID_DROP
+  if not config.allow_unsandboxed:
+    raise SandboxUnavailable(
+        f'refusing to run model-written code: no bubblewrap ({why}) and this '
+        f'process (uid {os.geteuid()}) is not root, so it cannot run the code as '
+        'another user. Install bubblewrap (apt-get install -y bubblewrap), or opt '
+        'in to rlimits only as your own uid with verifier.allow_unsandboxed=True '
+        '(CLI: --allow-unsandboxed; SandboxConfig(allow_unsandboxed=True))')
+  _warn_once('Running untrusted code WITHOUT any sandbox (rlimits only, as '
+             'uid %d; allow_unsandboxed=True): %s', os.geteuid(), why)
+  return UNSANDBOXED
 
 
 def use_bubblewrap(config: SandboxConfig) -> bool:
-  """Decide once per call whether to use bwrap; enforce ``require_bubblewrap``."""
-  global _warned_no_bwrap
-  if not config.use_bubblewrap:
-    return False
-  probe = bubblewrap.probe(config.sandbox_uid)
-  if probe.ok:
-    return True
-  if config.require_bubblewrap:
-    raise SandboxUnavailable(
-        f'SandboxConfig.require_bubblewrap is set but {probe.reason}')
-  if not _warned_no_bwrap:
-    logging.warning('Running untrusted code WITHOUT bubblewrap (rlimits only): '
-                    '%s', probe.reason)
-    _warned_no_bwrap = True
-  return False
+  """Whether runs under ``config`` use bubblewrap (see ``isolation_mode``)."""
+  return isolation_mode(config) == BUBBLEWRAP
+
+
+@functools.lru_cache(maxsize=None)
+def uid_sandbox_probe(sandbox_uid: int, tmpfs_mb: int) -> bubblewrap.Probe:
+  """Run a trivial program through the uid-drop fallback once; cache the answer."""
+  code = 'import os; open("ok", "w").write("1"); print(os.getuid())'
+  try:
+    run = _run_in_workdir({'probe.py': code}, 'probe.py', SandboxConfig(
+        timeout_s=30.0, sandbox_uid=sandbox_uid, tmpfs_mb=tmpfs_mb),
+        None, 30.0, 30.0, (), UID_DROP)
+  except (OSError, subprocess.SubprocessError) as e:
+    return bubblewrap.Probe(False, f'uid-drop probe failed: {e}')
+  if run.returncode != 0 or run.stdout.strip() != str(sandbox_uid).encode():
+    return bubblewrap.Probe(False, f'uid-drop probe exited with {run.returncode}: '
+                            f'{(run.stdout + run.stderr)[-300:]!r}')
+  return bubblewrap.Probe(True, 'ok')
 
 
 def _processes_of(uid: int) -> int:
@@ -94,8 +156,12 @@ def cpu_limit_seconds(cpu_time_s: float) -> int:
   return math.ceil(cpu_time_s) + 1  # + 1 s for interpreter start-up
 
 
-def _preexec(config: SandboxConfig, cpu_s: int, nproc: int):
-  """Child-side setup between fork and exec (the child is single-threaded)."""
+def _preexec(config: SandboxConfig, cpu_s: int, nproc: int, drop):
+  """Child-side setup between fork and exec (the child is single-threaded).
+
+  ``drop``: ``uid_sandbox.child_setup(...)`` (namespaces, then the uid change
+  and PR_SET_PDEATHSIG) in the ``uid_drop`` mode, else None.
+  """
   mem = config.memory_mb << 20
   limits = ((resource.RLIMIT_AS, mem, mem),
             (resource.RLIMIT_NPROC, nproc, nproc),
@@ -108,13 +174,30 @@ def _preexec(config: SandboxConfig, cpu_s: int, nproc: int):
   def setup():
     for which, soft, hard in limits:
       resource.setrlimit(which, (soft, hard))
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if drop is not None:
+      drop()
+    else:
+      libc = ctypes.CDLL(None, use_errno=True)
+      libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
   return setup
 
 
-def _read_capped(proc: subprocess.Popen, deadline: float, cap: int):
-  """Read stdout/stderr until EOF, the deadline or the stdout cap."""
+def _exited(proc: subprocess.Popen) -> bool:
+  """Whether the child has exited, without reaping it (``_wait_cpu`` does)."""
+  try:
+    return os.waitid(os.P_PID, proc.pid,
+                     os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+  except ChildProcessError:
+    return True
+
+
+def _read_capped(proc: subprocess.Popen, deadline: float, cap: int,
+                 after_exit=None):
+  """Read stdout/stderr until EOF, the deadline or the stdout cap.
+
+  ``after_exit``: called once when the pipes stay open after the child exited
+  (a daemon holds them); it should kill the holders.
+  """
   out, err = bytearray(), bytearray()
   sel = selectors.DefaultSelector()
   sel.register(proc.stdout, selectors.EVENT_READ, out)
@@ -125,7 +208,11 @@ def _read_capped(proc: subprocess.Popen, deadline: float, cap: int):
     if remaining <= 0:
       timed_out = True
       break
-    for key, _ in sel.select(timeout=min(remaining, 0.5)):
+    events = sel.select(timeout=min(remaining, 0.5))
+    if not events and after_exit is not None and _exited(proc):
+      after_exit()
+      after_exit = None
+    for key, _ in events:
       chunk = os.read(key.fd, 65536)
       if not chunk:
         sel.unregister(key.fileobj)
@@ -153,6 +240,10 @@ def run_python(files: dict[str, str], entry: str, config: SandboxConfig, *,
                extra_args: tuple[str, ...] = ()) -> RunResult:
   """Run ``python -I entry`` in a fresh sandbox holding ``files``.
 
+  The one public entry point for running untrusted code (see the module
+  docstring for how it is isolated); raises ``SandboxUnavailable`` when it
+  cannot be run safely under ``config``.
+
   Args:
     files: file name -> text, written to the program's private working dir.
     entry: which of ``files`` to run as the main script.
@@ -167,7 +258,16 @@ def run_python(files: dict[str, str], entry: str, config: SandboxConfig, *,
     raise ValueError(f'entry {entry!r} is not one of the files {sorted(files)}')
   timeout_s = config.timeout_s if timeout_s is None else timeout_s
   cpu_time_s = config.cpu_time_s if cpu_time_s is None else cpu_time_s
-  sandboxed = use_bubblewrap(config)
+  return _run_in_workdir(files, entry, config, stdin, timeout_s, cpu_time_s,
+                         extra_args, isolation_mode(config))
+
+
+def _run_in_workdir(files, entry, config, stdin, timeout_s, cpu_time_s,
+                    extra_args, mode) -> RunResult:
+  root = os.geteuid() == 0
+  if root and mode == UNSANDBOXED:
+    raise SandboxUnavailable('model-written code never runs as root')
+  uid = config.sandbox_uid if root else os.geteuid()
   workdir = tempfile.mkdtemp(prefix='restem_sbx_')
   try:
     for name, text in files.items():
@@ -176,19 +276,28 @@ def run_python(files: dict[str, str], entry: str, config: SandboxConfig, *,
     if stdin is not None:
       with open(os.path.join(workdir, '.stdin'), 'w', encoding='utf-8') as f:
         f.write(stdin)
-    python, _ = bubblewrap.interpreter()
+    python, prefix = bubblewrap.interpreter()
     argv = [python, '-I', entry, *extra_args]
-    if sandboxed:
+    if mode == BUBBLEWRAP:
       argv = bubblewrap.bwrap_argv(workdir, argv, tmpfs_mb=config.tmpfs_mb,
                                    sandbox_uid=config.sandbox_uid)
-    uid = config.sandbox_uid if (sandboxed and os.geteuid() == 0) else os.geteuid()
-    if sandboxed and os.geteuid() == 0:
+    if root:
       for name in os.listdir(workdir) + ['']:
         os.chown(os.path.join(workdir, name), uid, uid)
     nproc = config.max_processes + (_processes_of(uid) if uid != 0 else 0)
     cpu_s = cpu_limit_seconds(cpu_time_s)
-    return _launch(argv, workdir, stdin is not None, config, timeout_s, cpu_s,
-                   _preexec(config, cpu_s, nproc), sandboxed)
+    if mode != UID_DROP:
+      return _launch(argv, workdir, stdin is not None, config, timeout_s, cpu_s,
+                     _preexec(config, cpu_s, nproc, None), mode)
+    ns_read, ns_write = os.pipe()
+    try:
+      drop = uid_sandbox.child_setup(workdir, prefix, uid, config.tmpfs_mb,
+                                     uid_sandbox.namespaces_available(), ns_write)
+      return _launch(argv, workdir, stdin is not None, config, timeout_s, cpu_s,
+                     _preexec(config, cpu_s, nproc, drop), mode,
+                     (ns_read, ns_write, uid))
+    finally:
+      os.close(ns_read)
   finally:
     shutil.rmtree(workdir, ignore_errors=True)
 
@@ -205,33 +314,54 @@ def _wait_cpu(proc: subprocess.Popen, deadline: float):
     time.sleep(0.005)
 
 
-def _launch(argv, workdir, has_stdin, config, timeout_s, cpu_s, preexec,
-            sandboxed):
+def _start(argv, workdir, has_stdin, preexec) -> subprocess.Popen:
   env = {'PATH': '/usr/local/bin:/usr/bin:/bin', 'LANG': 'C.UTF-8',
          'HOME': workdir, 'TMPDIR': workdir, 'PYTHONIOENCODING': 'utf-8'}
   stdin_file = (open(os.path.join(workdir, '.stdin'), 'rb') if has_stdin
                 else subprocess.DEVNULL)
-  deadline = time.monotonic() + timeout_s
   try:
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         argv, cwd=workdir, env=env, stdin=stdin_file, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, start_new_session=True, preexec_fn=preexec,
         close_fds=True)
   finally:
     if has_stdin:
       stdin_file.close()
+
+
+def _read_mount_ns(ns_pipe) -> int | None:
+  """Inode of the child's mount namespace, reported by ``uid_sandbox``."""
+  if ns_pipe is None:
+    return None
+  data = os.read(ns_pipe[0], 8)  # the child has exec'd: the write ends are closed
+  return int.from_bytes(data, 'little') if len(data) == 8 else None
+
+
+def _launch(argv, workdir, has_stdin, config, timeout_s, cpu_s, preexec,
+            mode, ns_pipe=None):
+  deadline = time.monotonic() + timeout_s
+  try:
+    proc = _start(argv, workdir, has_stdin, preexec)
+  finally:
+    if ns_pipe is not None:
+      os.close(ns_pipe[1])
+  mount_ns = _read_mount_ns(ns_pipe)
+  sandboxed = mode == BUBBLEWRAP
+  sweep = None if mount_ns is None else functools.partial(
+      uid_sandbox.kill_leftovers, ns_pipe[2], mount_ns)
   try:
     out, err, timed_out, limited = _read_capped(
-        proc, deadline, config.max_output_bytes)
+        proc, deadline, config.max_output_bytes, sweep)
     if timed_out or limited:
       _kill_group(proc)
       proc.wait()
-      return RunResult(None, out, err, timed_out, limited, sandboxed)
+      return RunResult(None, out, err, timed_out, limited, sandboxed,
+                       isolation=mode)
     waited = _wait_cpu(proc, max(deadline, time.monotonic() + 0.1))
     if waited is None:
       _kill_group(proc)
       proc.wait()
-      return RunResult(None, out, err, True, False, sandboxed)
+      return RunResult(None, out, err, True, False, sandboxed, isolation=mode)
     _kill_group(proc)  # leftovers of the session, if any
     returncode, cpu_used = waited
     # SIGXCPU (bwrap reports 128 + signal), or SIGKILL at the hard limit when
@@ -240,7 +370,10 @@ def _launch(argv, workdir, has_stdin, config, timeout_s, cpu_s, preexec,
     # program faking the status only gets itself a ``timeout`` (reward 0).
     cpu_exceeded = (returncode in _XCPU_STATUSES or (
         returncode in _KILL_STATUSES and cpu_used >= 0.9 * cpu_s))
-    return RunResult(returncode, out, err, False, False, sandboxed, cpu_exceeded)
+    return RunResult(returncode, out, err, False, False, sandboxed, cpu_exceeded,
+                     isolation=mode)
   finally:
     proc.stdout.close()
     proc.stderr.close()
+    if sweep is not None:  # daemons that left the process group
+      sweep()

@@ -23,9 +23,14 @@ class SandboxConfig:
     max_file_bytes: RLIMIT_FSIZE, the largest file the program may write.
     max_open_files: RLIMIT_NOFILE.
     tmpfs_mb: size of the private ``/tmp`` inside bubblewrap.
-    use_bubblewrap: use bubblewrap when it works on this host.
+    use_bubblewrap: use bubblewrap when it works on this host (False forces
+      the fallback below, as the tests of that fallback do).
     require_bubblewrap: refuse to run code (raise ``SandboxUnavailable``)
-      when bubblewrap does not work, instead of falling back to rlimits only.
+      when bubblewrap does not work, instead of using the fallback.
+    allow_unsandboxed: without bubblewrap and not root, run code anyway with
+      rlimits only, as this process's own uid (default: refuse, since the code
+      could then read and write everything this user can). As root the
+      fallback is always the uid drop of ``uid_sandbox.py``, never root.
     sandbox_uid: unprivileged uid/gid the program runs as when the host
       process is root (root ignores RLIMIT_NPROC); 65534 is ``nobody``.
   """
@@ -39,6 +44,7 @@ class SandboxConfig:
   tmpfs_mb: int = 64
   use_bubblewrap: bool = True
   require_bubblewrap: bool = False
+  allow_unsandboxed: bool = False
   sandbox_uid: int = 65534
 
   def __post_init__(self):
@@ -50,3 +56,6 @@ class SandboxConfig:
     if self.require_bubblewrap and not self.use_bubblewrap:
       raise ValueError('SandboxConfig: require_bubblewrap=True contradicts '
                        'use_bubblewrap=False')
+    if not 0 < self.sandbox_uid < 2**32 - 1:
+      raise ValueError(f'SandboxConfig.sandbox_uid must be a non-root uid, got '
+                       f'{self.sandbox_uid!r}')

@@ -31,3 +31,15 @@ def test_code_tasks_on_pods_require_bubblewrap(monkeypatch):
   monkeypatch.setattr(hosts, "count", lambda: 2)
   assert sandbox_policy.require_bubblewrap(False, {"apps"})
   assert not sandbox_policy.require_bubblewrap(False, {"math", "toy_arith"})
+
+
+def test_code_tasks_are_refused_up_front_without_any_sandbox(monkeypatch):
+  import pytest
+  from restem_jax.verify import bubblewrap, sandbox
+  from restem_jax.verify.sandbox_config import SandboxConfig
+  monkeypatch.setattr(bubblewrap, "probe", lambda uid=65534: bubblewrap.Probe(False, "no bwrap"))
+  monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)
+  sandbox_policy.check_code_sandbox(SandboxConfig(), {"math", "gsm8k"})
+  with pytest.raises(sandbox.SandboxUnavailable, match="allow_unsandboxed"):
+    sandbox_policy.check_code_sandbox(SandboxConfig(), {"math", "humaneval"})
+  sandbox_policy.check_code_sandbox(SandboxConfig(allow_unsandboxed=True), {"humaneval"})
