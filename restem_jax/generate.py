@@ -3,9 +3,12 @@
   python -m restem_jax.generate --checkpoint=CKPT --input=IN.jsonl --output=OUT.jsonl \
       [--num_samples=N --max_new_tokens=M --temperature=T --top_k=K --top_p=P --seed=S]
 
-IN lines hold `prompt` (other fields are carried through). OUT lines are the input plus
-`prompt_tokens` (BOS included where the tokenizer adds one) and `samples`: a list of
-{"text", "tokens", "logprobs"} (log p_model of each generated token at temperature 1).
+IN lines hold `prompt`, or (chat) `messages` [+ `chat_template_kwargs`] rendered with the
+checkpoint's chat template and its generation prompt, stopping at the template's end-of-turn
+token (other fields are carried through). OUT lines are the input plus `prompt_tokens` (BOS
+included where the tokenizer adds one; for chat, the rendered conversation's ids) and
+`samples`: a list of {"text", "tokens", "logprobs"} (log p_model of each generated token at
+temperature 1).
 --temperature=0 is greedy. A progress bar goes to stderr.
 """
 
@@ -15,7 +18,8 @@ from absl import app
 from absl import flags
 
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Self-describing checkpoint directory.")
-_INPUT = flags.DEFINE_string("input", None, "JSONL file, one {'prompt': ...} object a line.")
+_INPUT = flags.DEFINE_string(
+    "input", None, "JSONL file, one {'prompt': ...} or {'messages': [...]} object a line.")
 _OUTPUT = flags.DEFINE_string("output", None, "JSONL file to write.")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 1, "Samples per prompt.")
 _MAX_NEW_TOKENS = flags.DEFINE_integer("max_new_tokens", 128, "Generated tokens at most.")

@@ -1,7 +1,8 @@
 """Samples N continuations of every prompt of a JSONL file from a self-describing checkpoint.
 
 The architecture and tokenizer come from CKPT (restem_jax.checkpoint.model_checkpoint);
-prompts are encoded with the tokenizer's BOS rule and samples decoded as continuations,
+prompts are encoded with the tokenizer's BOS rule, or (`messages` lines) rendered with CKPT's
+chat template (generation/prompt_encoding.py), and samples decoded as continuations,
 by the project's own Sampler (the E-step's compiled, KV-cached decode loop).
 """
 
@@ -17,6 +18,7 @@ from restem_jax import io
 from restem_jax import vocab as vocab_lib
 from restem_jax.checkpoint import model_checkpoint
 from restem_jax.generation import jsonl_io
+from restem_jax.generation import prompt_encoding
 from restem_jax.sampling.sampler import Sampler, SamplerConfig
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.sharding import mesh as mesh_lib
@@ -70,7 +72,8 @@ def run(cfg: GenerateConfig, records: list[dict] | None = None,
     raise ValueError(f"checkpoint {cfg.checkpoint}: model vocab_size={model_cfg.vocab_size} is "
                      f"smaller than its tokenizer's ({vocab.vocab_size}).")
   sampling = SamplingParams(temperature=cfg.temperature, top_k=cfg.top_k, top_p=cfg.top_p)
-  encoded = [np.asarray(vocab.encode_prompt(r["prompt"]), np.int32) for r in records]
+  encoding = prompt_encoding.for_records(records, vocab, cfg.checkpoint)
+  encoded = prompt_encoding.encode_all(encoding, records, f"--input={cfg.input}")
   mesh = mesh_lib.make_mesh(mesh_lib.MeshConfig())
   rules = partitioning.DEFAULT_RULES
   params, _ = model_checkpoint.restore(cfg.checkpoint, model_cfg, mesh, rules)
@@ -83,11 +86,11 @@ def run(cfg: GenerateConfig, records: list[dict] | None = None,
   for start in range(0, len(records), cfg.prompts_per_batch):
     idx = list(range(start, min(start + cfg.prompts_per_batch, len(records))))
     out = sampler.sample(params, [encoded[i] for i in idx], idx, cfg.num_samples, sampling,
-                         seed=cfg.seed)
+                         seed=cfg.seed, stop_sequences=encoding.stop_sequences)
     for j, i in enumerate(idx):
       n_len = out.lengths[j]
       lines.append(json.dumps(jsonl_io.result_record(
-          records[i], encoded[i], out.texts[j],
+          records[i], encoded[i], [encoding.sample_text(t) for t in out.texts[j]],
           [out.tokens[j, n, :n_len[n]] for n in range(cfg.num_samples)],
           [out.logprobs[j, n, :n_len[n]] for n in range(cfg.num_samples)]), ensure_ascii=False))
     if progress is not None:
