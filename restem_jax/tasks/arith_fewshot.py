@@ -35,6 +35,8 @@ from typing import Iterable, Iterator
 
 from restem_jax.tasks import registry
 from restem_jax.tasks.problem import Problem
+from restem_jax.tasks.spec import TaskSpec, math_answer
+from restem_jax.verify.math_checker import normalize_answer
 
 TASK = "arith_fewshot"
 SPLIT_SIZES = {"train": 1024, "validation": 128, "test": 200}
@@ -135,4 +137,5 @@ def generate(split: str, data_dir: str = "", seed: int = 0) -> Iterable[Problem]
                   checker_payload={"answer": gold})
 
 
-registry.register_problem_task(TASK, generate)
+registry.register(TaskSpec(TASK, generate, stop=("\n",), pred=math_answer,  # one-line solutions
+                           pred_key=normalize_answer))
