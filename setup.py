@@ -27,6 +27,7 @@ CORE = [
     "sentencepiece==0.2.3",      # restem_jax.vocab: SentencePiece .model
     "tiktoken==0.14.0",          # restem_jax.vocab: tiktoken ranks files
     "safetensors==0.8.0",        # restem_jax.model.hf_convert, restem_jax.convert (HF dirs)
+    "jinja2==3.1.6",             # restem_jax.vocab.chat_template (transformers renders with it)
 ]
 
 # Reading a model's GGUF file (`python -m restem_jax.convert import --source=X.gguf`, a .gguf

@@ -4,7 +4,8 @@ A checkpoint directory CKPT holds
 
     CKPT/<step>/...          the Orbax params checkpoint (`manager` layout, params + meta)
     CKPT/model_config.json   the `ModelConfig` fields (flat JSON object)
-    CKPT/tokenizer/          HF tokenizer files (tokenizer.json, tokenizer_config.json, ...)
+    CKPT/tokenizer/          HF tokenizer files (tokenizer.json, tokenizer_config.json, ...,
+                             chat_template.jinja [+ additional_chat_templates/NAME.jinja])
                              or tokenizer.model; absent for the toy char vocabulary
 
 so that `--config.base.checkpoint=CKPT`, `--config.teacher.checkpoint=CKPT` and every
@@ -48,10 +49,12 @@ TOKENIZER_FILES = (
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model",
     "added_tokens.json", "vocab.json", "merges.txt", "chat_template.jinja",
     "chat_template.json", "generation_config.json")
+# transformers' named chat templates beside chat_template.jinja (NAME.jinja), copied too.
+CHAT_TEMPLATES_DIR = "additional_chat_templates"
 
 __all__ = ["CheckpointError", "MODEL_CONFIG_FILE", "TOKENIZER_SUBDIR", "abstract_params",
            "has_model_config", "model_config_for", "read_model_config", "restore", "save",
-           "tokenizer_dir", "write_model_config"]
+           "tokenizer_dir", "tokenizer_file_names", "write_model_config"]
 
 
 # ----------------------------------------------------------------------------- config
@@ -130,13 +133,21 @@ def tokenizer_dir(ckpt_dir: str) -> str | None:
   return d if io.listdir(d) else None
 
 
+def tokenizer_file_names(src: str) -> list[str]:
+  """The tokenizer files directory `src` holds, as paths relative to it: TOKENIZER_FILES, then
+  additional_chat_templates/NAME.jinja."""
+  names = [n for n in TOKENIZER_FILES if io.exists(io.join(src, n))]
+  extra = io.join(src, CHAT_TEMPLATES_DIR)
+  return names + [f"{CHAT_TEMPLATES_DIR}/{n}" for n in io.listdir(extra) if n.endswith(".jinja")]
+
+
 def copy_tokenizer(src: str, ckpt_dir: str) -> list[str]:
   """Copies the tokenizer files of directory `src` (or the single file `src`) into CKPT/tokenizer.
 
   Returns the copied file names; raises when `src` holds no tokenizer file.
   """
   if io.isdir(src):
-    names = [n for n in TOKENIZER_FILES if io.exists(io.join(src, n))]
+    names = tokenizer_file_names(src)
     files = [io.join(src, n) for n in names]
   elif io.exists(src):  # a single model file; a SentencePiece model is always tokenizer.model
     name = io.path(src).name
@@ -147,6 +158,8 @@ def copy_tokenizer(src: str, ckpt_dir: str) -> list[str]:
     raise FileNotFoundError(f"tokenizer source {src} holds none of {TOKENIZER_FILES}.")
   dest = io.join(ckpt_dir, TOKENIZER_SUBDIR)
   io.makedirs(dest)
+  if any(n.startswith(f"{CHAT_TEMPLATES_DIR}/") for n in names):
+    io.makedirs(io.join(dest, CHAT_TEMPLATES_DIR))
   for name, f in zip(names, files):
     io.write_bytes(io.join(dest, name), io.read_bytes(f))
   return names

@@ -4,7 +4,9 @@
                                     `hf_convert.save_hf_checkpoint` (per-architecture names)
     HF_DIR/config.json              `hf_convert.config_to_hf(ModelConfig)`
     HF_DIR/generation_config.json   the checkpoint's, else BOS/EOS/PAD from its tokenizer
-    HF_DIR/tokenizer.json, ...      the checkpoint's tokenizer files
+    HF_DIR/tokenizer.json, ...      the checkpoint's tokenizer files, chat templates included
+                                    (chat_template.jinja, additional_chat_templates/NAME.jinja:
+                                    where transformers 5 reads them)
 
 The params may be sharded over many devices (and hosts): `save_hf_checkpoint` gathers and
 converts one leaf at a time and holds one safetensors shard in host memory.
@@ -52,7 +54,10 @@ def write_hf(out: str, cfg: ModelConfig, params, tokenizer_dir: str | None, *,
   if jax.process_index() != 0:
     return []
   if tokenizer_dir:
-    for name in io.listdir(tokenizer_dir):
+    names = [n for n in io.listdir(tokenizer_dir) if n != model_checkpoint.CHAT_TEMPLATES_DIR]
+    names += [n for n in model_checkpoint.tokenizer_file_names(tokenizer_dir) if "/" in n]
+    for name in names:
+      os.makedirs(os.path.dirname(os.path.join(out, name)), exist_ok=True)
       io.write_bytes(os.path.join(out, name), io.read_bytes(io.join(tokenizer_dir, name)))
   with open(os.path.join(out, GENERATION_CONFIG), "w") as f:
     json.dump(_generation_config(tokenizer_dir), f, indent=2)

@@ -6,6 +6,8 @@
                                        when read, with llama.cpp's Q/K permutation undone
     tokenizer.ggml.*                -> `write_tokenizer(dest)`: transformers' GGUF tokenizer
                                        converter, saved as HF tokenizer files
+    tokenizer.chat_template[.NAME]  -> chat_template.jinja (+ additional_chat_templates/), by
+                                       `gguf_chat_template.write`
 
 llama.cpp's convert_hf_to_gguf.py (`LlamaModel.permute`) reorders the rows of q_proj and
 k_proj (weights and biases) from HF's rotate-half RoPE layout to the interleaved layout
@@ -26,6 +28,7 @@ import re
 import gguf
 import numpy as np
 
+from restem_jax.convert import gguf_chat_template
 from restem_jax.convert.hf_source import SourceError
 from restem_jax.convert.lazy_tensors import LazyTensor, LazyTensorMap
 
@@ -169,4 +172,6 @@ class GGUFSource:
            if k in self.config}
     with open(os.path.join(dest, "generation_config.json"), "w") as fh:
       json.dump(gen, fh, indent=2)
-    return sorted(os.path.basename(f) for f in files) + ["generation_config.json"]
+    templates = gguf_chat_template.write(self.reader, dest)
+    return sorted({os.path.basename(f) for f in files} - set(templates)) + [
+        "generation_config.json"] + templates

@@ -5,7 +5,8 @@
     model-0000i-of-0000n.safetensors
       + model.safetensors.index.json -> `tensors()`: HF name -> LazyTensor, read one tensor at a
                                         time with `safetensors.safe_open` (memory-mapped)
-    tokenizer.json, tokenizer_config.json, ... -> `write_tokenizer(dest)` copies them
+    tokenizer.json, tokenizer_config.json, ... -> `write_tokenizer(dest)` copies them (chat
+                                        templates too: chat_template.jinja, additional_chat_templates/)
 
 Only headers are read when the source is opened, so an unsupported architecture is refused
 before any weight is read.
@@ -84,12 +85,12 @@ class HFSource:
   def write_tokenizer(self, dest: str) -> list[str]:
     """Copies the tokenizer files (and generation_config.json) into `dest`."""
     os.makedirs(dest, exist_ok=True)
-    present = [n for n in model_checkpoint.TOKENIZER_FILES
-               if os.path.isfile(os.path.join(self.path, n))]
+    present = model_checkpoint.tokenizer_file_names(self.path)
     if not present:
       raise SourceError(f"{self.path} holds no tokenizer file (one of "
                         f"{model_checkpoint.TOKENIZER_FILES}); a checkpoint needs its tokenizer.")
     for n in present:
+      os.makedirs(os.path.dirname(os.path.join(dest, n)), exist_ok=True)
       with open(os.path.join(self.path, n), "rb") as src, open(os.path.join(dest, n), "wb") as dst:
         dst.write(src.read())
     return present
