@@ -90,6 +90,11 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       prompt_template="",  # str.format over the row, e.g. 'Question: {question}\nAnswer:'
       fewshot_file="",     # rows shown (template + reference) before every prompt
       stop=(),             # stop strings of the jsonl task's completions
+      chat=False,          # prompts as conversations in the base checkpoint's chat template:
+                           # few-shot rows as earlier turns (jsonl, gsm8k, math, arith_fewshot)
+      system_prompt="",    # chat: a system turn first ('' = none)
+      # chat: extra template variables, e.g. --config.task.chat_template_kwargs='{"x": 1}'
+      chat_template_kwargs=ml_collections.ConfigDict(),
   ))
   c.loop = ml_collections.ConfigDict(dict(
       mode="restem",       # restem | rest | rft | sft | distill (restem_jax/loop/modes.py)

@@ -21,6 +21,7 @@ from restem_jax.sampling.sampler import SamplerConfig
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.sharding import partitioning
 from restem_jax.sharding.mesh import MeshConfig
+from restem_jax.tasks.chat_prompt import ChatPromptConfig
 from restem_jax.tasks.jsonl_task import JsonlTaskConfig
 from restem_jax.training.optimizer import OptimizerConfig
 from restem_jax.training.trainer import TrainLoopConfig
@@ -146,6 +147,12 @@ def checker_spec(c) -> CheckerSpec | None:
       spec=v.checker, answer_field=c.task.answer_field, keep_threshold=v.keep_threshold,
       tolerance=v.tolerance))
   return checker_spec_lib.validate(spec)
+
+
+def chat_prompt_config(c) -> ChatPromptConfig:
+  t = c.task
+  return build(ChatPromptConfig, "task", dict(
+      system_prompt=t.system_prompt, template_kwargs=t.chat_template_kwargs.to_dict()))
 
 
 def jsonl_task_config(c) -> JsonlTaskConfig:

@@ -68,6 +68,7 @@ class Run:
     self.sampling = run_config.sampling_params(c)
     self.manifest = manifest.Manifest(workdir, manifest.config_json(c))
     self.vocab = run_config.vocabulary(c)
+    self.task = task_setup.with_chat_prompts(c, self.task)  # task.chat: the checkpoint's template
     if self.model_cfg.vocab_size < self.vocab.vocab_size:
       raise ValueError(f"config.model.vocab_size={self.model_cfg.vocab_size} is smaller than the "
                        f"vocabulary ({self.vocab.vocab_size}).")

@@ -3,7 +3,8 @@
 Rows (JSONL or Parquet, `row_files`) hold any columns. The prompt is
 `task.prompt_template.format(**row)`, after the optional few-shot rows of
 `task.fewshot_file`, each rendered by the same template and followed by its reference
-and a blank line (`prompts.TextPrompt`; chat prompts: `prompts.ChatPrompt`). Splits:
+and a blank line (`prompts.TextPrompt`); with task.chat=True the shots are earlier turns
+and the rendered row the user turn, or the row's own `messages` (`chat_turns`). Splits:
 `train_file`, `test_file`, and `validation_file` or else a seeded hold-out of train
 (`holdout`, as for GSM8K). Ids are `id_field`'s value, or `FILE_ROLE/LINE`
 (`train/17`). `load` reads and checks every file once: a row missing a column the
@@ -15,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Sequence
 
+from restem_jax.tasks import chat_prompt
 from restem_jax.tasks import holdout
 from restem_jax.tasks import records
 from restem_jax.tasks import row_files
@@ -76,6 +78,14 @@ class JsonlTask:
         reference_solution=str(row[cfg.reference_field]) if cfg.reference_field else "",
         difficulty=str(row[cfg.difficulty_field]) if cfg.difficulty_field else NO_DIFFICULTY,
         split=split, verifier_task=self.task_name, checker_payload=row)
+
+  def chat_turns(self, problem: Problem) -> list[dict]:
+    """task.chat=True: the row's own `messages`, else few-shot turns and the rendered row."""
+    row = problem.checker_payload
+    if isinstance(row.get("messages"), list):
+      return list(row["messages"])
+    shots = [(self.prompt.question(s.row), s.reference.strip()) for s in self.prompt.shots]
+    return chat_prompt.shot_turns(shots, self.prompt.question(row))
 
   def problems(self, split: str, data_dir: str = "", seed: int = 0) -> list[Problem]:
     del data_dir  # the files are named by task.*_file

@@ -1,12 +1,10 @@
-"""How a file task's row becomes the text the sampler continues: plain or chat prompts.
+"""How a file task's row becomes the text the sampler continues.
 
 `TextPrompt`: `template.format(**row)`, after the few-shot rows, each rendered by the
-same template, followed by its reference solution and a blank line. `ChatPrompt`: the
-messages [system?, (user shot, assistant reference)*, user row] rendered with the
-checkpoint's chat template and its generation prompt; a row holding its own
-`messages` list uses it as the conversation instead of the template. Both name the row
-columns they need (`columns`) and check rows up front (`check_rows`), so a bad
-template fails naming file, line and column before any model work.
+same template, followed by its reference solution and a blank line (chat prompts reuse
+its pieces as turns: `jsonl_task.JsonlTask.chat_turns`). It names the row columns it
+needs (`columns`) and checks rows up front (`check_rows`), so a bad template fails naming
+file, line and column before any model work.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ which also renders prompts and carries the human reference solutions), the stop 
 where a sampler cuts a completion, the text its checker grades (`checked_text`: the
 completion alone, or the prompt's program prefix plus the completion), the checker
 (`checker`: the key the verifier pool resolves, a `restem_jax.verify.checkers` task name
-or a `checker_spec` key) and the answer maj@k votes on (`pred`; None: no maj@k).
+or a `checker_spec` key), the answer maj@k votes on (`pred`; None: no maj@k) and, for
+chat prompts, the conversation of a problem (`chat_turns`).
 Register one with `restem_jax.tasks.registry.register`; `Problem.verifier_task` names
 the spec that grades a problem.
 """
@@ -60,6 +61,9 @@ class TaskSpec:
   checked_text: Callable[[Problem, str], str] = completion_alone  # what the checker grades
   pred: PredFn | None = None       # maj@k's answer; None: maj@k is not reported
   pred_key: Callable[[str], str] = _identity  # answers with equal keys vote together
+  # task.chat=True: problem -> [shot user/assistant turns..., user turn] (tasks/chat_prompt.py);
+  # None: the task has no chat prompt mode
+  chat_turns: Callable[[Problem], list] | None = None
 
   def __post_init__(self):
     if not self.name:

@@ -3,7 +3,8 @@
 `prepare(c)` imports `task.module` (a module name or a path/to/file.py that registers its
 own `TaskSpec`s), builds and registers the `jsonl` task from `task.*` when it is
 selected (reading and checking every row), and applies `verifier.checker=SPEC` to the
-selected task. Every error names its culprit (module, file and line, column, checker
+selected task. `with_chat_prompts` (once the base checkpoint exists) makes the chat copy
+of the task for `task.chat=True`. Every error names its culprit (module, file and line, column, checker
 file and function) and is raised here, before the base model is imported or loaded.
 """
 
@@ -16,6 +17,7 @@ import os
 import sys
 
 from restem_jax import run_config
+from restem_jax.tasks import chat_prompt
 from restem_jax.tasks import jsonl_task
 from restem_jax.tasks import prompts
 from restem_jax.tasks import registry
@@ -65,7 +67,7 @@ def _jsonl_spec(c, checker) -> TaskSpec:
   columns = (cfg.answer_field,) if checker.is_builtin else ()
   task = jsonl_task.load(cfg, _prompt(c, cfg), columns)
   return TaskSpec(jsonl_task.NAME, task.problems, checker=checker.key(),
-                  stop=tuple(c.task.stop), pred=verdict_pred)
+                  stop=tuple(c.task.stop), pred=verdict_pred, chat_turns=task.chat_turns)
 
 
 CUSTOM_CHECKER_SUFFIX = "_custom_checker"
@@ -90,8 +92,23 @@ def prepare(c) -> TaskSpec:
   import restem_jax.tasks  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
   checker = run_config.checker_spec(c)
   if c.task.name == jsonl_task.NAME:
-    return registry.register(_jsonl_spec(c, checker))
-  spec = registry.get(c.task.name)
-  if checker is not None:
-    spec = registry.register(_with_checker(spec, checker))
+    spec = registry.register(_jsonl_spec(c, checker))
+  else:
+    spec = registry.get(c.task.name)
+    if checker is not None:
+      spec = registry.register(_with_checker(spec, checker))
+  if c.task.get("chat", False):
+    chat_prompt.require_chat_mode(spec)  # the template itself is read once the base exists
   return spec
+
+
+def with_chat_prompts(c, spec: TaskSpec) -> TaskSpec:
+  """task.chat=True: the chat copy of `spec`, rendered with the base checkpoint's template."""
+  if not c.task.get("chat", False):
+    return spec
+  from restem_jax.vocab import chat_template  # pylint: disable=g-import-not-at-top
+  if not c.base.checkpoint:
+    raise ValueError("task.chat=True needs a base checkpoint with a chat template "
+                     "(config.base.checkpoint or config.base.import_from).")
+  template = chat_template.load_chat_template(c.base.checkpoint)
+  return chat_prompt.chat_spec(spec, template, run_config.chat_prompt_config(c))
