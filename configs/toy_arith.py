@@ -78,6 +78,23 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
                            # difficulty and subject (restem_jax/tasks/subsample.py)
       train_limit=0,       # 0 = all train problems (N: as test_limit)
       val_limit=0,         # 0 = all validation problems (the M-step's D_val)
+      # Your own task (docs/your_task.md):
+      module="",           # a module or path/to/file.py imported first: it may register tasks
+      train_file="",       # task.name='jsonl': train rows (.jsonl, .jsonl.gz or .parquet)
+      validation_file="",  # '' = a seeded 10% hold-out of train_file
+      test_file="",        # test rows
+      id_field="",         # column of a row's id; '' = FILE_ROLE/LINE, e.g. 'train/17'
+      difficulty_field="",  # column of a row's level (per-level tables); '' = one level
+      reference_field="",  # column of a human solution (SFT, few-shot, the gold check)
+      answer_field="answer",  # column of the gold answer that built-in checkers read
+      prompt_template="",  # str.format over the row, e.g. 'Question: {question}\nAnswer:'
+      fewshot_file="",     # rows shown (template + reference) before every prompt
+      stop=(),             # stop strings of the jsonl task's completions
+      chat=False,          # prompts as conversations in the base checkpoint's chat template:
+                           # few-shot rows as earlier turns (jsonl, gsm8k, math, arith_fewshot)
+      system_prompt="",    # chat: a system turn first ('' = none)
+      # chat: extra template variables, e.g. --config.task.chat_template_kwargs='{"x": 1}'
+      chat_template_kwargs=ml_collections.ConfigDict(),
   ))
   c.loop = ml_collections.ConfigDict(dict(
       mode="restem",       # restem | rest | rft | sft | distill (restem_jax/loop/modes.py)
@@ -156,6 +173,11 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       allow_unsandboxed=False,   # True: without bwrap and not root, run code anyway with
                                  # rlimits only as your own uid (default: refuse; root
                                  # always drops to an unprivileged uid, docs/verify.md)
+      checker="",          # '' = the task's own; a built-in (math numeric exact regex choice
+                           # python_tests) or user code 'path/file.py:fn' / 'package.module:fn'
+      keep_threshold=1.0,  # a sample is correct (kept) when its score is at least this
+      tolerance=1e-6,      # the numeric checker: |pred - gold| <= tolerance * max(1, |gold|)
+      max_gold_failures=0,  # start-up: validation references the checker may reject
   ))
 
   if preset == "tiny":

@@ -20,8 +20,12 @@ from restem_jax.sampling.sampler import SamplerConfig
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.sharding import partitioning
 from restem_jax.sharding.mesh import MeshConfig
+from restem_jax.tasks.chat_prompt import ChatPromptConfig
+from restem_jax.tasks.jsonl_task import JsonlTaskConfig
 from restem_jax.training.optimizer import OptimizerConfig
 from restem_jax.training.trainer import TrainLoopConfig
+from restem_jax.verify import checker_spec as checker_spec_lib
+from restem_jax.verify.checker_spec import CheckerSpec
 
 T = TypeVar("T")
 
@@ -130,3 +134,30 @@ def mstep_config(c) -> tuple[MStepConfig, TrainLoopConfig]:
   loop = build(TrainLoopConfig, "train", dict(c.train.to_dict(), num_steps=mstep.max_steps,
                                               seed=c.seed, optimizer=opt))
   return mstep, loop
+
+
+def checker_spec(c) -> CheckerSpec | None:
+  """config.verifier.checker as a validated `CheckerSpec` (user code imported once here, so a
+  bad spec fails at start-up naming file and function); None = the task's own checker."""
+  v = c.verifier
+  if not v.get("checker", ""):
+    return None
+  spec = build(CheckerSpec, "verifier", dict(
+      spec=v.checker, answer_field=c.task.answer_field, keep_threshold=v.keep_threshold,
+      tolerance=v.tolerance))
+  return checker_spec_lib.validate(spec)
+
+
+def chat_prompt_config(c) -> ChatPromptConfig:
+  t = c.task
+  return build(ChatPromptConfig, "task", dict(
+      system_prompt=t.system_prompt, template_kwargs=t.chat_template_kwargs.to_dict()))
+
+
+def jsonl_task_config(c) -> JsonlTaskConfig:
+  t = c.task
+  return build(JsonlTaskConfig, "task", dict(
+      train_file=t.train_file, test_file=t.test_file, validation_file=t.validation_file,
+      id_field=t.id_field, difficulty_field=t.difficulty_field,
+      reference_field=t.reference_field, answer_field=t.answer_field,
+      prompt_template=t.prompt_template, fewshot_file=t.fewshot_file))

@@ -24,7 +24,8 @@ from restem_jax.loop.stage_configs import EStepConfig
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler, SamplerOutput
 from restem_jax.sampling.strategies import SamplingParams
-from restem_jax.tasks.completion import checker_sample, stop_sequences_for, truncate_at_stop
+from restem_jax.tasks.completion import checker_key, checker_sample, stop_sequences_for
+from restem_jax.tasks.completion import truncate_at_stop
 from restem_jax.tasks.problem import Problem
 from restem_jax.verify.pool import VerifierPool
 
@@ -145,7 +146,7 @@ def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: S
     def stamp(_, timing=timing):
       timing["last_verdict"] = max(timing["last_verdict"], time.perf_counter())
 
-    futures = [[pool.submit(p.verifier_task, checker_sample(p, out.texts[i][n]),
+    futures = [[pool.submit(checker_key(p), checker_sample(p, out.texts[i][n]),
                             dict(p.checker_payload)) for n in range(cfg.num_samples)]
                for i, p in enumerate(chunk)]
     for f in (f for row in futures for f in row):

@@ -19,10 +19,10 @@ from restem_jax.loop.stage_configs import EvalConfig
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sampling.strategies import SamplingParams
+from restem_jax.tasks import registry
 from restem_jax.tasks.completion import checker_sample, stop_sequences_for
 from restem_jax.tasks.problem import Problem
-from restem_jax.verify import checkers
-from restem_jax.verify.math_checker import extract_answer, normalize_answer
+from restem_jax.tasks.spec import verdict_pred
 from restem_jax.verify.pool import VerifierPool
 
 # Evaluation draws use their own iteration slot, so they never coincide with an E-step's
@@ -57,7 +57,7 @@ def bucket_success_rate(params, problems: Sequence[Problem], sampler: Sampler,
 
 def sampled_metrics(params, problems: Sequence[Problem], sampler: Sampler, pool: VerifierPool,
                     cfg: EvalConfig, *, seed: int) -> dict:
-  """pass@k, maj@k (math tasks) and per-problem success rate from n samples each."""
+  """pass@k, maj@k (tasks whose spec has `pred`) and per-problem success rate from n samples each."""
   out, verdicts = _sample_and_verify(params, problems, sampler, pool, cfg, seed,
                                      EVAL_ITERATION)
   correct = [[v.status == "correct" for v in row] for row in verdicts]
@@ -68,11 +68,15 @@ def sampled_metrics(params, problems: Sequence[Problem], sampler: Sampler, pool:
       "test_maj_at_k": None,
       "sampled_tokens": int(out.lengths.sum()),
   }
-  if all(p.verifier_task in checkers.MATH_TASKS for p in problems):
-    answers = [[extract_answer(checker_sample(p, t)) for t in row]
-               for p, row in zip(problems, out.texts)]
-    result["test_maj_at_k"] = {str(k): majority.maj_at_k(answers, correct, k, normalize_answer)
-                               for k in cfg.ks}
+  specs = {registry.get(p.verifier_task) for p in problems}
+  spec = specs.pop() if len(specs) == 1 else None
+  if spec is not None and spec.pred is not None:
+    answers = [[spec.pred(p, checker_sample(p, t), v) for t, v in zip(row, vrow)]
+               for p, row, vrow in zip(problems, out.texts, verdicts)]
+    # A checker that reports no `pred` at all (a user checker returning a bool): no maj@k.
+    if spec.pred is not verdict_pred or any(a is not None for row in answers for a in row):
+      result["test_maj_at_k"] = {str(k): majority.maj_at_k(answers, correct, k, spec.pred_key)
+                                 for k in cfg.ks}
   return result
 
 

@@ -9,14 +9,14 @@ from restem_jax.distributed import hosts
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sampling.strategies import SamplingParams
-from restem_jax.tasks.completion import checker_sample, stop_sequences_for
+from restem_jax.tasks.completion import checker_key, checker_sample, stop_sequences_for
 from restem_jax.tasks.problem import Problem
 from restem_jax.verify.pool import VerifierPool
 
 
 def submit(pool: VerifierPool, problem: Problem, text: str):
   """A future of the verdict on `text` as a solution of `problem`."""
-  return pool.submit(problem.verifier_task, checker_sample(problem, text),
+  return pool.submit(checker_key(problem), checker_sample(problem, text),
                      dict(problem.checker_payload))
 
 

@@ -32,12 +32,14 @@ from restem_jax.checkpoint import model_checkpoint
 from restem_jax.convert import base_import
 from restem_jax.distributed import hosts
 from restem_jax.loop import base_model, estep, evaluate, greedy_eval, manifest, metrics
-from restem_jax.loop import buckets, length_check, mstep, preflight, report, sandbox_policy
+from restem_jax.loop import buckets, gold_check, length_check, mstep, preflight, report
+from restem_jax.loop import sandbox_policy
 from restem_jax.loop import tensorboard
 from restem_jax.loop import distill_reuse, eval_only, transfer
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
-from restem_jax.tasks import registry, subsample
+from restem_jax.tasks import registry, subsample, task_setup
+from restem_jax.tasks.spec import TaskSpec
 from restem_jax.training.packing import Example
 from restem_jax.verify.pool import VerifierPool
 from restem_jax.verify.sandbox_config import SandboxConfig
@@ -55,8 +57,9 @@ def _progress(desc: str, total: int):
 class Run:
   """One run directory: the config, the manifest and the models it needs."""
 
-  def __init__(self, c, workdir: str):
+  def __init__(self, c, workdir: str, task: TaskSpec | None = None):
     self.c, self.workdir = c, workdir
+    self.task = task or task_setup.prepare(c)  # the registered spec whose problems run
     io.makedirs(workdir)
     self.loop = run_config.loop_config(c)
     self.model_cfg = run_config.model_config(c)  # config.model merged with the checkpoint's
@@ -67,6 +70,7 @@ class Run:
     self.sampling = run_config.sampling_params(c)
     self.manifest = manifest.Manifest(workdir, manifest.config_json(c))
     self.vocab = run_config.vocabulary(c)
+    self.task = task_setup.with_chat_prompts(c, self.task)  # task.chat: the checkpoint's template
     if self.model_cfg.vocab_size < self.vocab.vocab_size:
       raise ValueError(f"config.model.vocab_size={self.model_cfg.vocab_size} is smaller than the "
                        f"vocabulary ({self.vocab.vocab_size}).")
@@ -100,7 +104,7 @@ class Run:
   def _problems(self, split: str, limit: int):
     if self.loop.mode == "eval" and split != "test":
       return []  # eval-only runs read the test split alone
-    problems = registry.load_problems(self.c.task.name, split, self.c.task.data_dir,
+    problems = registry.load_problems(self.task.name, split, self.c.task.data_dir,
                                       self.c.task.seed)
     return subsample.stratified(problems, limit, seed=self.c.task.seed, split=split)
 
@@ -281,6 +285,10 @@ class Run:
     if loop.mode == "eval":
       with VerifierPool(c.verifier.num_workers, c.verifier.timeout_s, sandbox=sandbox) as pool:
         return eval_only.run_eval(self, pool)
+    if c.task.get("reference_field", ""):  # the checker must accept the human references
+      with VerifierPool(c.verifier.num_workers, c.verifier.timeout_s, sandbox=sandbox) as pool:
+        gold_check.require_references_pass(self.problems["validation"], pool,
+                                           c.verifier.max_gold_failures)
     holder = {}
 
     def do_base():
@@ -412,8 +420,9 @@ def _scalars(d: dict) -> dict:
 def run(c, workdir: str) -> dict:
   """Runs (or resumes) the configured job in `workdir`; returns the summary dict."""
   t0 = time.perf_counter()
+  task = task_setup.prepare(c)  # a bad task file, row or checker fails before model work
   base_import.ensure_imported(c, workdir)  # before the Run reads the base's config/tokenizer
-  summary = Run(c, workdir).run()
+  summary = Run(c, workdir, task).run()
   logging.info("run finished: %.0fs in this process, %.0fs of stages in all",
                time.perf_counter() - t0, summary["wall_seconds"])
   if summary["mode"] == "eval":

@@ -1,8 +1,8 @@
 """Problem tasks for ReST-EM; importing this package registers them all.
 
-Each module registers `fn(split, data_dir, seed) -> Iterable[Problem]` with
-`registry.register_problem_task`; load a split with `registry.load_problems`.
-See docs/tasks.md for data layout and prompt formats.
+Each module registers its `TaskSpec` (problem source, stop strings, checker, maj@k
+answer; restem_jax/tasks/spec.py) with `registry.register`; load a split with
+`registry.load_problems`. See docs/tasks.md for data layout and prompt formats.
 """
 
 from restem_jax.tasks import apps

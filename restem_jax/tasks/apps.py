@@ -30,7 +30,8 @@ from restem_jax.tasks import apps_shots
 from restem_jax.tasks import holdout
 from restem_jax.tasks import records
 from restem_jax.tasks.problem import Problem
-from restem_jax.tasks.registry import register_problem_task
+from restem_jax.tasks import registry
+from restem_jax.tasks.spec import TaskSpec
 
 VERIFIER_TASK = "apps"
 _FULL = {"train": "apps/train.jsonl", "test": "apps/test.jsonl"}
@@ -103,4 +104,5 @@ def apps_problems(split: str, data_dir: str, seed: int, *, task: str = "apps") -
 
 
 for _name in VARIANTS:
-  register_problem_task(_name, functools.partial(apps_problems, task=_name))
+  registry.register(TaskSpec(_name, functools.partial(apps_problems, task=_name),
+                             checker=VERIFIER_TASK, stop=("\nQUESTION:",)))

@@ -33,8 +33,11 @@ from __future__ import annotations
 import random
 from typing import Iterable, Iterator
 
+from restem_jax.tasks import chat_prompt
 from restem_jax.tasks import registry
 from restem_jax.tasks.problem import Problem
+from restem_jax.tasks.spec import TaskSpec, math_answer
+from restem_jax.verify.math_checker import normalize_answer
 
 TASK = "arith_fewshot"
 SPLIT_SIZES = {"train": 1024, "validation": 128, "test": 200}
@@ -135,4 +138,11 @@ def generate(split: str, data_dir: str = "", seed: int = 0) -> Iterable[Problem]
                   checker_payload={"answer": gold})
 
 
-registry.register_problem_task(TASK, generate)
+def chat_turns(problem: Problem) -> list[dict]:
+  """The three shots as earlier turns, then the question (task.chat=True)."""
+  return chat_prompt.shot_turns([(f"What is {q}?", solution_line(w).strip()) for q, w in SHOTS],
+                                f"What is {problem.question}?")
+
+
+registry.register(TaskSpec(TASK, generate, stop=("\n",), pred=math_answer,  # one-line solutions
+                           pred_key=normalize_answer, chat_turns=chat_turns))

@@ -1,30 +1,41 @@
-"""From a sampled completion to the text a checker gets, per verifier task.
+"""From a sampled completion to the text a checker gets, through the problem's `TaskSpec`.
 
 The sampler continues `Problem.prompt`; `Problem.reference_solution` is such a
-continuation too. Where the prompt is a program prefix (HumanEval: signature and
-docstring; toy_code: examples docstring and `def f(`), the checked program is
-prompt + completion, except that a HumanEval completion which itself defines the
-prompt's entry point (a model that restates the whole function) is the program
-(`restem_jax.verify.humaneval_format`, the rule the humaneval checker applies too);
-elsewhere (math, gsm8k, mbpp, apps, toy_arith, arith_fewshot) the completion alone is checked. `STOP_SEQUENCES` are where a few-shot-prompted sampler should cut a
-completion (the next example's header); the cut text is not part of the sample.
+continuation too. Each task's spec (`restem_jax.tasks.spec`) says where a sampler cuts a
+completion (`stop`: for few-shot prompts the next example's header; the cut text is not
+part of the sample) and what its checker grades (`checked_text`): where the prompt is a
+program prefix (HumanEval: signature and docstring; toy_code: examples docstring and
+`def f(`) the checked program is prompt + completion, except that a HumanEval completion
+which itself defines the prompt's entry point is the program
+(`restem_jax.verify.humaneval_format`); elsewhere the completion alone is checked.
+`problem.verifier_task` names the spec; `checker_key` is what the verifier pool runs.
 """
 
 from __future__ import annotations
 
-from restem_jax.tasks.problem import Problem
-from restem_jax.verify import humaneval_format
+import collections.abc
 
-PROMPT_IS_PROGRAM_PREFIX = frozenset({"humaneval", "toy_code"})
-STOP_SEQUENCES: dict[str, tuple[str, ...]] = {
-    "math": ("\n\nProblem:",),
-    "gsm8k": ("\n\nQ:",),
-    "mbpp": ("[DONE]",),
-    "humaneval": ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#"),
-    "apps": ("\nQUESTION:",),
-    "toy_code": ('\n"""',),
-    "arith_fewshot": ("\n",),  # one-line solutions
-}
+from restem_jax.tasks import registry
+from restem_jax.tasks.problem import Problem
+
+
+class _StopTable(collections.abc.Mapping):
+  """task name -> stop strings of every registered task (a live view of the registry)."""
+
+  def __getitem__(self, task: str) -> tuple[str, ...]:
+    spec = registry.find(task)
+    if spec is None:
+      raise KeyError(task)
+    return spec.stop
+
+  def __iter__(self):
+    return iter(registry.available_tasks())
+
+  def __len__(self) -> int:
+    return len(registry.available_tasks())
+
+
+STOP_SEQUENCES = _StopTable()
 
 
 def stop_sequences_for(problems) -> tuple[str, ...]:
@@ -54,9 +65,9 @@ def truncate_at_stop(verifier_task: str, completion: str) -> str:
 def checker_sample(problem: Problem, completion: str) -> str:
   """The sample the `problem.verifier_task` checker expects for this completion."""
   completion = truncate_at_stop(problem.verifier_task, completion)
-  if problem.verifier_task == "humaneval":
-    return humaneval_format.program(problem.prompt,
-                                    problem.checker_payload.get("entry_point", ""), completion)
-  if problem.verifier_task in PROMPT_IS_PROGRAM_PREFIX:
-    return problem.prompt + completion
-  return completion
+  return registry.get(problem.verifier_task).checked_text(problem, completion)
+
+
+def checker_key(problem: Problem) -> str:
+  """The verifier pool's key for `problem`'s checker (a task name or a checker-spec key)."""
+  return registry.get(problem.verifier_task).checker_key

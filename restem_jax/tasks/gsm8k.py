@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import re
 
+from restem_jax.tasks import chat_prompt
 from restem_jax.tasks import gsm8k_shots
 from restem_jax.tasks import holdout
 from restem_jax.tasks import records
+from restem_jax.tasks import registry
 from restem_jax.tasks.problem import Problem
-from restem_jax.tasks.registry import register_problem_task
+from restem_jax.tasks.spec import TaskSpec, math_answer
+from restem_jax.verify.math_checker import normalize_answer
 
 TASK = "gsm8k"
 FILES = {"train": "gsm8k/train.jsonl", "validation": "gsm8k/train.jsonl",
@@ -71,4 +74,10 @@ def gsm8k_problems(split: str, data_dir: str, seed: int) -> list[Problem]:
   return records.unique_ids(problems)
 
 
-register_problem_task(TASK, gsm8k_problems)
+def chat_turns(problem: Problem) -> list[dict]:
+  """The eight shots as earlier turns, then the question (task.chat=True)."""
+  return chat_prompt.shot_turns(gsm8k_shots.SHOTS, problem.question)
+
+
+registry.register(TaskSpec(TASK, gsm8k_problems, stop=("\n\nQ:",), pred=math_answer,
+                           pred_key=normalize_answer, chat_turns=chat_turns))

@@ -15,7 +15,9 @@ import os
 
 from restem_jax.tasks import records
 from restem_jax.tasks.problem import Problem
-from restem_jax.tasks.registry import register_problem_task
+from restem_jax.tasks import registry
+from restem_jax.tasks.spec import TaskSpec
+from restem_jax.verify import humaneval_format
 
 TASK = "humaneval"
 FILE = "humaneval/HumanEval.jsonl.gz"
@@ -49,4 +51,12 @@ def humaneval_problems(split: str, data_dir: str, seed: int) -> list[Problem]:
   return records.unique_ids(problems)
 
 
-register_problem_task(TASK, humaneval_problems)
+def checked_program(problem: Problem, completion: str) -> str:
+  """prompt + completion, or the completion alone when it defines the entry point."""
+  return humaneval_format.program(problem.prompt, problem.checker_payload.get("entry_point", ""),
+                                  completion)
+
+
+registry.register(TaskSpec(TASK, humaneval_problems,
+                           stop=("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#"),
+                           checked_text=checked_program))

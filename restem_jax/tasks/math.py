@@ -21,11 +21,14 @@ from __future__ import annotations
 import functools
 import os
 
+from restem_jax.tasks import chat_prompt
 from restem_jax.tasks import holdout
 from restem_jax.tasks import math_shots
 from restem_jax.tasks import records
 from restem_jax.tasks.problem import Problem
-from restem_jax.tasks.registry import register_problem_task
+from restem_jax.tasks import registry
+from restem_jax.tasks.spec import TaskSpec, math_answer
+from restem_jax.verify.math_checker import normalize_answer
 from restem_jax.verify.math_extract import extract_answer
 
 TRAIN_FILES = ("math/train.jsonl", "math/train_answers.jsonl")  # first that exists
@@ -107,5 +110,13 @@ def math_problems(split: str, data_dir: str, seed: int, *, task: str = "math") -
   return records.unique_ids(problems)
 
 
+def chat_turns(problem: Problem) -> list[dict]:
+  """The four Minerva shots as earlier turns, then the problem (task.chat=True)."""
+  shots = [(p, math_shots.solution_block(s, a).strip()) for p, s, a in math_shots.SHOTS]
+  return chat_prompt.shot_turns(shots, problem.question)
+
+
 for _name in TEST_FILES:
-  register_problem_task(_name, functools.partial(math_problems, task=_name))
+  registry.register(TaskSpec(_name, functools.partial(math_problems, task=_name),
+                             checker=VERIFIER_TASK, stop=("\n\nProblem:",), pred=math_answer,
+                             pred_key=normalize_answer, chat_turns=chat_turns))

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from restem_jax.tasks import records
 from restem_jax.tasks.problem import Problem
-from restem_jax.tasks.registry import register_problem_task
+from restem_jax.tasks import registry
+from restem_jax.tasks.spec import TaskSpec
 
 TASK = "mbpp"
 FILE = "mbpp/mbpp.jsonl"
@@ -67,4 +68,4 @@ def mbpp_problems(split: str, data_dir: str, seed: int) -> list[Problem]:
   return records.unique_ids(problems)
 
 
-register_problem_task(TASK, mbpp_problems)
+registry.register(TaskSpec(TASK, mbpp_problems, stop=("[DONE]",)))

@@ -27,6 +27,8 @@ from typing import Iterable, Iterator
 
 from restem_jax.tasks import registry
 from restem_jax.tasks.problem import Problem
+from restem_jax.tasks.spec import TaskSpec, math_answer
+from restem_jax.verify.math_checker import normalize_answer
 
 SPLIT_SIZES = {"train": 1024, "validation": 128, "test": 200}
 _SPLIT_SALT = {"train": 1, "validation": 2, "test": 3, "pretrain": 4}
@@ -151,4 +153,4 @@ def pretraining_texts(seed: int, num: int, mistake_rate: float) -> list[str]:
   return texts
 
 
-registry.register_problem_task("toy_arith", generate)
+registry.register(TaskSpec("toy_arith", generate, pred=math_answer, pred_key=normalize_answer))

@@ -26,7 +26,8 @@ import random
 
 from restem_jax.tasks import records
 from restem_jax.tasks.problem import Problem
-from restem_jax.tasks.registry import register_problem_task
+from restem_jax.tasks import registry
+from restem_jax.tasks.spec import TaskSpec, prompt_then_completion
 from restem_jax.tasks.toy_code_families import FAMILIES, Family, Params
 
 TASK = "toy_code"
@@ -91,4 +92,5 @@ def toy_code_problems(split: str, data_dir: str, seed: int) -> list[Problem]:
   return records.unique_ids(problems)
 
 
-register_problem_task(TASK, toy_code_problems)
+registry.register(TaskSpec(TASK, toy_code_problems, stop=('\n"""',),
+                           checked_text=prompt_then_completion))

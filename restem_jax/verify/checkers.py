@@ -14,12 +14,16 @@ record in its data set's native schema (see ``../shared/data``):
 - ``apps``:      sample = whole program; ``input_output`` (JSON string or dict).
 
 ``build_checkers(sandbox_config)`` binds the code checkers to one
-``SandboxConfig``; nothing here is module-global mutable state.
+``SandboxConfig``; nothing here is module-global mutable state. Besides these names,
+the table answers ``checker_spec`` keys (``verifier.checker=SPEC``: a built-in such
+as ``numeric`` or a user function), building each on first use.
 """
 
+import collections.abc
 import functools
 from typing import Callable, Mapping
 
+from restem_jax.verify import checker_spec
 from restem_jax.verify import code_runner
 from restem_jax.verify import math_checker
 from restem_jax.verify.sandbox_config import SandboxConfig
@@ -67,9 +71,44 @@ def _check_toy_code(sample: str, problem: dict, config: SandboxConfig) -> Verdic
                                    problem.get('test_setup_code', ''), config)
 
 
+def is_known(name: str) -> bool:
+  """A task checker name or a checker-spec key (``checker_spec.CheckerSpec.key``)."""
+  return name in TASK_NAMES or checker_spec.from_key(name) is not None
+
+
+class _CheckerTable(collections.abc.Mapping):
+  """Task checkers by name, plus checker-spec keys built (and cached) on first use."""
+
+  def __init__(self, named: dict, config: SandboxConfig):
+    self._named, self._config, self._built = named, config, {}
+
+  def __getitem__(self, name: str) -> Checker:
+    if name in self._named:
+      return self._named[name]
+    spec = checker_spec.from_key(name)
+    if spec is None:
+      raise KeyError(name)
+    if name not in self._built:
+      self._built[name] = checker_spec.build(spec, self._config)
+    return self._built[name]
+
+  def __contains__(self, name) -> bool:
+    return isinstance(name, str) and is_known(name)
+
+  def __iter__(self):
+    return iter(self._named)
+
+  def __len__(self) -> int:
+    return len(self._named)
+
+
 def build_checkers(config: SandboxConfig | None = None) -> Mapping[str, Checker]:
   """All task checkers, with the code ones bound to ``config``."""
   config = config or SandboxConfig()
+  return _CheckerTable(_named_checkers(config), config)
+
+
+def _named_checkers(config: SandboxConfig) -> dict:
   return {
       'math': functools.partial(_check_math_task, math_gold),
       'gsm8k': functools.partial(_check_math_task, gsm8k_gold),
@@ -87,5 +126,5 @@ def check(task_name: str, sample: str, problem: dict,
   """Run one job in this process (no deadline: prefer ``VerifierPool``)."""
   checkers = build_checkers(config)
   if task_name not in checkers:
-    raise ValueError(f'unknown task {task_name!r}; known: {TASK_NAMES}')
+    raise ValueError(f'unknown task {task_name!r}; known: {TASK_NAMES} or a checker spec key')
   return checkers[task_name](sample, problem)

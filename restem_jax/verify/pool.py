@@ -98,7 +98,7 @@ class VerifierPool:
   def submit(self, task_name: str, sample: str,
              problem: dict) -> 'concurrent.futures.Future[Verdict]':
     """Queue one job; the future resolves to its ``Verdict``."""
-    if task_name not in checkers_lib.TASK_NAMES and not task_name.startswith('_debug_'):
+    if not checkers_lib.is_known(task_name) and not task_name.startswith('_debug_'):
       raise ValueError(f'unknown task {task_name!r}; known: '
                        f'{checkers_lib.TASK_NAMES}')
     if not isinstance(sample, str) or not isinstance(problem, dict):
@@ -204,10 +204,10 @@ class VerifierPool:
     if msg[0] == 'ready':
       slot.ready = True
       return
-    item_id, status, detail = msg
+    item_id, status, detail, *graded = msg  # graded: score, pred, extra (worker.serve)
     if slot.job is not None and slot.job.item_id == item_id:
       with self._lock:
-        self._resolve(slot.job, Verdict(status, detail))
+        self._resolve(slot.job, Verdict(status, detail, *graded))
       slot.job = None
       slot.jobs_done += 1
       if slot.jobs_done >= self._recycle_after:

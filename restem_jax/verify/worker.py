@@ -8,7 +8,8 @@ Messages (pickled over ``multiprocessing.connection``):
 
   pool -> worker: ``('config', WorkerConfig)`` once, then
                   ``(item_id, task_name, sample, problem)`` or ``None`` (stop)
-  worker -> pool: ``('ready', pid)`` once, then ``(item_id, status, detail)``
+  worker -> pool: ``('ready', pid)`` once, then
+                  ``(item_id, status, detail, score, pred, extra)``
 
 Tasks whose names start with ``_debug_`` exist so tests can make a worker
 hang, crash or report its imports; the CLI never exposes them.
@@ -109,7 +110,8 @@ def serve(conn_in, conn_out) -> None:
       return
     item_id, task, sample, problem = job
     verdict, must_restart = _answer(checkers, task, sample, problem)
-    conn_out.send((item_id, verdict.status, verdict.detail))
+    conn_out.send((item_id, verdict.status, verdict.detail, verdict.score, verdict.pred,
+                   verdict.extra))
     if must_restart:
       return
 

