@@ -2,7 +2,9 @@ r"""`python -m restem_jax.convert import|export`: models in and out of restem_ja
 
     python -m restem_jax.convert import --source=SRC --out=CKPT [--param_dtype=bfloat16]
         SRC: a Hugging Face model directory (config.json, *.safetensors [+ index],
-        tokenizer files) or a llama-architecture .gguf file (dequantised to fp32).
+        tokenizer files) or a llama/qwen2/qwen3 .gguf file (dequantised to fp32);
+        --gguf_head=tie drops a GGUF's stored `output` head in favour of the tied
+        embedding (after checking it is a copy); the default keeps it.
     python -m restem_jax.convert export --checkpoint=CKPT --out=HF_DIR
         HF_DIR: model.safetensors, config.json, generation_config.json, tokenizer files.
 
@@ -23,6 +25,10 @@ _PARAM_DTYPE = flags.DEFINE_enum("param_dtype", "float32", ["float32", "bfloat16
                                  "import: parameter storage dtype of the checkpoint")
 _DTYPE = flags.DEFINE_enum("dtype", "float32", ["float32", "bfloat16", "float16"],
                            "import: compute dtype recorded in model_config.json")
+_GGUF_HEAD = flags.DEFINE_enum("gguf_head", "keep", ["keep", "tie"],
+                               "import: a GGUF's `output` tensor beside `token_embd`: keep it as "
+                               "an untied head (as llama.cpp/transformers do) or tie to the "
+                               "embedding")
 
 _USAGE = "usage: python -m restem_jax.convert import|export --help"
 
@@ -40,7 +46,8 @@ def main(argv):
   if argv[1] == "import":
     from restem_jax.convert import importer  # pylint: disable=import-outside-toplevel
     summary = importer.import_model(_require(_SOURCE, "import"), out,
-                                    param_dtype=_PARAM_DTYPE.value, dtype=_DTYPE.value)
+                                    param_dtype=_PARAM_DTYPE.value, dtype=_DTYPE.value,
+                                    gguf_head=_GGUF_HEAD.value)
   else:
     from restem_jax.convert import exporter  # pylint: disable=import-outside-toplevel
     files = exporter.export_model(_require(_CHECKPOINT, "export"), out)
