@@ -108,8 +108,11 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
   c.base = ml_collections.ConfigDict(dict(
       checkpoint="",       # base checkpoint dir; '' = W/base (pretrained if missing). A set
                            # checkpoint's model_config.json must agree with config.model
-      import_from="",      # HF dir, .gguf or 'package:MODULE/FILE' imported into the base
-                           # checkpoint dir on first use (restem_jax/convert/base_import.py)
+      import_from="",      # HF dir, .gguf, 'package:MODULE/FILE' or 'parts:NAME' imported
+                           # into the base checkpoint dir on first use
+                           # (restem_jax/convert/base_import.py)
+      gguf_head="keep",    # a GGUF's stored `output` head: 'keep' (untied, as llama.cpp and
+                           # transformers compute) | 'tie' (checked copy of the embedding)
       pretrain=True,       # pretrain the toy base model when no checkpoint exists
       pretrain_documents=20_000,  # size of the generated corpus
       mistake_rate=0.6,    # fraction of corpus solutions with the left-to-right mistake

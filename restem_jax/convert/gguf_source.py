@@ -1,9 +1,11 @@
-"""A llama-architecture .gguf file as a conversion source (read with the `gguf` library).
+"""A llama / qwen2 / qwen3 .gguf file as a conversion source (read with the `gguf` library).
 
-    metadata llama.*                -> `config`: the equivalent HF LlamaConfig dict
+    metadata <arch>.*               -> `config`: the equivalent HF config dict
+                                       (the per-architecture table: `gguf_arch`)
     tensors blk.N.attn_q.weight ... -> `tensors()`: HF-named LazyTensors, dequantised
-                                       (gguf.quants: F32/F16/BF16/Q4_0/Q4_1/Q8_0/K-quants...)
+                                       (gguf.quants: F32/F16/BF16/Q4_0/Q4_1/Q5_0/Q8_0/K-quants...)
                                        when read, with llama.cpp's Q/K permutation undone
+                                       for the architectures it permutes (llama)
     tokenizer.ggml.*                -> `write_tokenizer(dest)`: transformers' GGUF tokenizer
                                        converter, saved as HF tokenizer files
     tokenizer.chat_template[.NAME]  -> chat_template.jinja (+ additional_chat_templates/), by
@@ -12,8 +14,13 @@
 llama.cpp's convert_hf_to_gguf.py (`LlamaModel.permute`) reorders the rows of q_proj and
 k_proj (weights and biases) from HF's rotate-half RoPE layout to the interleaved layout
 llama.cpp computes with; `unpermute_qk` is its inverse (as in transformers' GGUF loader).
+Qwen2/Qwen3 files keep HF's layout and are read unchanged.
 
-Everything that is not a plain Llama (another general.architecture, a metadata key this
+When a file stores the LM head (`output`) beside the embedding, the head is kept untied
+by default (`head="keep"`: what llama.cpp and transformers compute with), or tied on
+request after checking that it duplicates the embedding (`head="tie"`); see GGUFSource.
+
+Everything the model cannot represent (another general.architecture, a metadata key this
 reader does not know, such as MoE expert counts, a tensor without an HF counterpart, such as
 rope_freqs for Llama-3.1 rope scaling) is refused when the file is opened, before any weight
 is dequantised.
@@ -28,38 +35,15 @@ import re
 import gguf
 import numpy as np
 
-from restem_jax.convert import gguf_chat_template
+from restem_jax.convert import gguf_arch, gguf_chat_template
 from restem_jax.convert.hf_source import SourceError
 from restem_jax.convert.lazy_tensors import LazyTensor, LazyTensorMap
 
-# llama.* metadata key -> HF config key.
-_LLAMA_KEYS = {
-    "context_length": "max_position_embeddings",
-    "embedding_length": "hidden_size",
-    "block_count": "num_hidden_layers",
-    "feed_forward_length": "intermediate_size",
-    "attention.head_count": "num_attention_heads",
-    "attention.head_count_kv": "num_key_value_heads",
-    "attention.key_length": "head_dim",
-    "attention.layer_norm_rms_epsilon": "rms_norm_eps",
-    "rope.freq_base": "rope_theta",
-    "vocab_size": "vocab_size",
-}
-# Keys read but not copied: checked against the other fields below.
-_LLAMA_CHECKED = ("rope.dimension_count", "attention.value_length")
-_LLAMA_ROPE_SCALING = ("rope.scaling.type", "rope.scaling.factor",
-                       "rope.scaling.original_context_length")
-
-# GGUF per-block tensor -> HF per-layer tensor (weights and biases).
-_BLOCK_TENSORS = {
-    "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
-    "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
-    "ffn_down": "mlp.down_proj", "attn_norm": "input_layernorm",
-    "ffn_norm": "post_attention_layernorm",
-}
-_GLOBAL_TENSORS = {"token_embd.weight": "model.embed_tokens.weight",
-                   "output_norm.weight": "model.norm.weight", "output.weight": "lm_head.weight"}
 _BLOCK_RE = re.compile(r"blk\.(\d+)\.(\w+)\.(weight|bias)")
+# `head` choices when a file stores `output` (the LM head) beside `token_embd`.
+HEAD_CHOICES = ("keep", "tie")
+# "tie" accepts `output` as a copy of `token_embd` when every row's cosine is at least this.
+TIE_MIN_ROW_COSINE = 0.99
 
 
 def unpermute_qk(w: np.ndarray, n_head: int) -> np.ndarray:
@@ -73,56 +57,91 @@ def _f32_value(v) -> float:
   return float(str(np.float32(v)))
 
 
-def hf_name(gguf_name: str) -> str:
-  """GGUF tensor name -> HF tensor name, or SourceError naming the tensor."""
-  if gguf_name in _GLOBAL_TENSORS:
-    return _GLOBAL_TENSORS[gguf_name]
+def hf_name(gguf_name: str, arch: gguf_arch.GGUFArch = gguf_arch.ARCHS["llama"]) -> str:
+  """GGUF tensor name -> HF tensor name for `arch`, or SourceError naming the tensor."""
+  if gguf_name in gguf_arch.GLOBAL_TENSORS:
+    return gguf_arch.GLOBAL_TENSORS[gguf_name]
   m = _BLOCK_RE.fullmatch(gguf_name)
-  if m and m.group(2) in _BLOCK_TENSORS:
-    return f"model.layers.{m.group(1)}.{_BLOCK_TENSORS[m.group(2)]}.{m.group(3)}"
-  raise SourceError(f"GGUF tensor {gguf_name!r} has no counterpart in restem_jax's Llama model "
-                    "(e.g. rope_freqs = Llama-3.1 rope scaling factors, or a non-Llama layer); "
-                    "import the model's Hugging Face directory instead.")
+  block = arch.block_tensors()
+  if m and m.group(2) in block:
+    return f"model.layers.{m.group(1)}.{block[m.group(2)]}.{m.group(3)}"
+  raise SourceError(f"GGUF tensor {gguf_name!r} has no counterpart in restem_jax's "
+                    f"{arch.model_type} model (e.g. rope_freqs = Llama-3.1 rope scaling factors, "
+                    "or a layer the model lacks); import the model's Hugging Face directory "
+                    "instead.")
+
+
+def min_row_cosine(a: np.ndarray, b: np.ndarray) -> float:
+  """The smallest cosine similarity between corresponding rows of two [V, D] matrices."""
+  dot = np.einsum("vd,vd->v", a, b)
+  norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+  return float(np.min(dot / np.maximum(norms, 1e-30)))
 
 
 class GGUFSource:
-  """A .gguf file (memory-mapped; tensors are dequantised one at a time when read)."""
+  """A .gguf file (memory-mapped; tensors are dequantised one at a time when read).
+
+  head: what to do with an `output` tensor (the LM head) stored beside `token_embd`.
+    "keep" (default): an untied head read from `output`, as llama.cpp and transformers'
+      GGUF loader compute with this file, so logits match theirs (Qwen2.5 files store both
+      although the HF model is tied: each is quantised separately).
+    "tie": drop `output` and tie the head to the embedding (the HF model's structure; the
+      vocab-sized head is not stored or trained twice); refused, when the embedding is
+      read, unless every row of `output` has cosine >= TIE_MIN_ROW_COSINE with `token_embd`.
+  """
 
   kind = "gguf"
 
-  def __init__(self, path: str):
+  def __init__(self, path: str, head: str = "keep"):
     if not os.path.isfile(path):
       raise SourceError(f"GGUF file {path} does not exist.")
+    if head not in HEAD_CHOICES:
+      raise SourceError(f"GGUF head={head!r}; expected one of {HEAD_CHOICES}.")
     self.path = path
+    self.head = head
     self.reader = gguf.GGUFReader(path)
     self._fields = {name: f.contents() for name, f in self.reader.fields.items()
                     if not name.startswith("tokenizer.ggml.") or name.endswith("_id")}
-    arch = self._fields.get("general.architecture")
-    if arch != "llama":
-      raise SourceError(f"{path}: general.architecture={arch!r}; GGUF import reads 'llama' "
-                        "files only (import other models from their Hugging Face directory).")
+    name = self._fields.get("general.architecture")
+    if name not in gguf_arch.ARCHS:
+      raise SourceError(f"{path}: general.architecture={name!r}; GGUF import reads "
+                        f"{sorted(gguf_arch.ARCHS)} files only (import other models from their "
+                        "Hugging Face directory).")
+    self.arch = gguf_arch.ARCHS[name]
+    self._has_output = any(t.name == "output.weight" for t in self.reader.tensors)
     self.config = self._config()
 
-  def _config(self) -> dict:
-    f = {k.removeprefix("llama."): v for k, v in self._fields.items() if k.startswith("llama.")}
-    unknown = sorted(set(f) - set(_LLAMA_KEYS) - set(_LLAMA_CHECKED) - set(_LLAMA_ROPE_SCALING))
+  def _metadata(self) -> dict:
+    prefix = self.arch.name + "."
+    f = {k.removeprefix(prefix): v for k, v in self._fields.items() if k.startswith(prefix)}
+    unknown = sorted(set(f) - set(gguf_arch.METADATA_KEYS) - set(gguf_arch.HEAD_DIM_KEYS)
+                     - set(gguf_arch.ROPE_SCALING_KEYS))
     if unknown:
-      raise SourceError(f"{self.path}: GGUF metadata llama.{unknown[0]} is not supported by "
-                        f"restem_jax's Llama model (all unknown keys: {unknown}).")
-    hf = {"model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_act": "silu"}
-    for key, hf_key in _LLAMA_KEYS.items():
+      raise SourceError(f"{self.path}: GGUF metadata {prefix}{unknown[0]} is not supported by "
+                        f"restem_jax's {self.arch.model_type} model (all unknown keys: "
+                        f"{unknown}).")
+    return f
+
+  def _config(self) -> dict:
+    f = self._metadata()
+    hf = self.arch.hf_config_base()
+    for key, hf_key in gguf_arch.METADATA_KEYS.items():
       if key in f:
         hf[hf_key] = _f32_value(f[key]) if isinstance(f[key], float) else int(f[key])
-    names = {t.name for t in self.reader.tensors}
+    missing = [k for k in gguf_arch.REQUIRED_KEYS if k not in f]
+    if missing:
+      raise SourceError(f"{self.path}: GGUF metadata {self.arch.name}.{missing[0]} is missing "
+                        f"(all missing: {missing}).")
     hf.setdefault("vocab_size", int(self._tensor("token_embd.weight").shape[1]))
-    hf["tie_word_embeddings"] = "output.weight" not in names
-    hf["attention_bias"] = any(n.endswith(".attn_q.bias") for n in names)
+    hf["tie_word_embeddings"] = not self._has_output or self.head == "tie"
+    if self.arch.model_type != "qwen2":  # qwen2 has q/k/v biases by definition
+      hf["attention_bias"] = any(t.name.endswith(".attn_q.bias") for t in self.reader.tensors)
     head_dim = hf.get("head_dim") or hf["hidden_size"] // hf["num_attention_heads"]
-    for key in _LLAMA_CHECKED:
+    for key in gguf_arch.HEAD_DIM_KEYS:
       if key in f and int(f[key]) != head_dim:
-        raise SourceError(f"{self.path}: GGUF metadata llama.{key}={f[key]} differs from the "
-                          f"head dimension {head_dim} (partial rotary / odd value heads are not "
-                          "supported).")
+        raise SourceError(f"{self.path}: GGUF metadata {self.arch.name}.{key}={f[key]} differs "
+                          f"from the head dimension {head_dim} (partial rotary / odd value "
+                          "heads are not supported).")
     if "rope.scaling.type" in f:
       hf["rope_scaling"] = {"rope_type": str(f["rope.scaling.type"]),
                             "factor": _f32_value(f.get("rope.scaling.factor", 1.0))}
@@ -150,16 +169,36 @@ class GGUFSource:
     w = np.asarray(w, np.float32).reshape(shape)
     return unpermute_qk(w, n_head) if n_head else w
 
-  def tensors(self) -> LazyTensorMap:
-    """HF tensor name -> LazyTensor; every name is mapped (or refused) before any read."""
+  def _load_tied_embedding(self, t) -> np.ndarray:
+    """token_embd, after checking that the dropped `output` duplicates it."""
+    emb = self._load(t, None)
+    cos = min_row_cosine(emb, self._load(self._tensor("output.weight"), None))
+    if cos < TIE_MIN_ROW_COSINE:
+      raise SourceError(f"{self.path}: head='tie' but GGUF tensor 'output.weight' is not a copy "
+                        f"of 'token_embd.weight' (smallest row cosine {cos:.4f} < "
+                        f"{TIE_MIN_ROW_COSINE}); import with head='keep'.")
+    return emb
+
+  def _row_permutation_heads(self, gguf_name: str) -> int | None:
+    """Heads to un-permute a q/k tensor by (None: not a q/k tensor or not permuted)."""
+    if not self.arch.permuted_qk:
+      return None
     heads = self.config["num_attention_heads"]
     kv_heads = self.config.get("num_key_value_heads", heads)
+    return heads if ".attn_q." in gguf_name else kv_heads if ".attn_k." in gguf_name else None
+
+  def tensors(self) -> LazyTensorMap:
+    """HF tensor name -> LazyTensor; every name is mapped (or refused) before any read."""
+    tie = self.head == "tie" and self._has_output
     out = {}
     for t in self.reader.tensors:
-      name = hf_name(t.name)
-      n_head = heads if ".attn_q." in t.name else kv_heads if ".attn_k." in t.name else None
+      name = hf_name(t.name, self.arch)
+      if tie and t.name == "output.weight":
+        continue
       shape = tuple(int(s) for s in reversed(t.shape))
-      out[name] = LazyTensor(shape, np.float32, lambda t=t, n=n_head: self._load(t, n), name)
+      load = (lambda t=t: self._load_tied_embedding(t)) if tie and t.name == "token_embd.weight" \
+          else (lambda t=t, n=self._row_permutation_heads(t.name): self._load(t, n))
+      out[name] = LazyTensor(shape, np.float32, load, name)
     return LazyTensorMap(out)
 
   def write_tokenizer(self, dest: str) -> list[str]:

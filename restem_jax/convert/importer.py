@@ -25,15 +25,16 @@ from restem_jax.convert.hf_source import HFSource, SourceError
 from restem_jax.convert import hf_convert
 
 
-def open_source(source: str):
-  """A .gguf file or a Hugging Face model directory; SourceError naming `source` otherwise."""
+def open_source(source: str, gguf_head: str = "keep"):
+  """A .gguf file or a Hugging Face model directory; SourceError naming `source` otherwise.
+  gguf_head: GGUFSource's `head` ('keep' or 'tie' a stored `output` tensor)."""
   if source.endswith(".gguf"):
     try:
       from restem_jax.convert import gguf_source  # pylint: disable=import-outside-toplevel
     except ImportError as e:
       raise ImportError(f"importing {source} needs the `gguf` package: pip install -e "
                         "'.[convert]'") from e
-    return gguf_source.GGUFSource(source)
+    return gguf_source.GGUFSource(source, head=gguf_head)
   if os.path.isdir(source):
     return HFSource(source)
   raise SourceError(f"--source={source!r} is neither a .gguf file nor a Hugging Face model "
@@ -46,10 +47,10 @@ def _check_out(out: str) -> None:
 
 
 def import_model(source: str, out: str, *, param_dtype: str = "float32",
-                 dtype: str = "float32") -> dict:
+                 dtype: str = "float32", gguf_head: str = "keep") -> dict:
   """Converts `source` into the checkpoint directory `out`; returns a summary dict."""
   t0 = time.perf_counter()
-  src = open_source(source)
+  src = open_source(source, gguf_head)
   cfg = hf_convert.config_from_hf(src.config, dtype=dtype, param_dtype=param_dtype)
   _check_out(out)
   tensors = src.tensors()

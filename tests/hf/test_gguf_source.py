@@ -88,10 +88,11 @@ def test_tiny_llama_gguf_maps_names_config_and_unpermutes(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(arch="qwen2"), "general.architecture='qwen2'"),
+    (dict(arch="gemma"), "general.architecture='gemma'"),
+    (dict(arch="qwen2"), "qwen2.embedding_length is missing"),
     (dict(extra_meta={"llama.expert_count": 8}), "llama.expert_count"),
     (dict(extra_tensors=("rope_freqs.weight",)), "rope_freqs.weight"),
-], ids=["architecture", "moe-metadata", "rope-freqs-tensor"])
+], ids=["architecture", "missing-metadata", "moe-metadata", "rope-freqs-tensor"])
 def test_unsupported_gguf_is_refused_before_any_tensor_is_read(tmp_path, monkeypatch, kwargs,
                                                                match):
   path = tmp_path / "bad.gguf"
