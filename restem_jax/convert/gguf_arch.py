@@ -2,7 +2,7 @@
 
 A GGUF file names its architecture in `general.architecture` and prefixes its
 hyperparameters with it (`llama.block_count`, `qwen2.block_count`, ...). Each supported
-architecture maps onto one Hugging Face family of `restem_jax.model.hf_arch` (which then
+architecture maps onto one Hugging Face family of `restem_jax.convert.hf_arch` (which then
 decides, from the HF config dict, what the model can represent):
 
   GGUF arch  HF model_type  Q/K rows permuted  extra per-block tensors
@@ -61,7 +61,7 @@ GLOBAL_TENSORS = {"token_embd.weight": "model.embed_tokens.weight",
 class GGUFArch:
   """How one `general.architecture` reads: its HF family and its tensor layout."""
   name: str                       # general.architecture (and the metadata key prefix)
-  model_type: str                 # HF config model_type (restem_jax.model.hf_arch.FAMILIES)
+  model_type: str                 # HF config model_type (restem_jax.convert.hf_arch.FAMILIES)
   hf_architecture: str            # HF config architectures[0]
   permuted_qk: bool               # llama.cpp permuted q/k rows (undo with unpermute_qk)
   extra_block_tensors: Mapping[str, str] = dataclasses.field(default_factory=dict)

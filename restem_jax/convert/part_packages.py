@@ -4,7 +4,7 @@
     python -m restem_jax.convert assemble --model=qwen2.5-coder-0.5b-instruct --out=q.gguf
 
 or, in a run card, `config.base.import_from = "parts:qwen2.5-coder-0.5b-instruct"`
-(`restem_jax.checkpoint.base_import` assembles it into its staging directory on first use).
+(`restem_jax.convert.base_import` assembles it into its staging directory on first use).
 
 Part N of a model is the file `<package N, dashes as underscores>/data/partNN.bin` of an
 installed package (found with `importlib.util.find_spec`, never imported). The packages'

@@ -1,7 +1,7 @@
 """The model interface in the spirit of t5x `BaseModel`: plain functions of params.
 
 Trainer and sampler call these; neither reaches into the Flax module. Params are
-plain (unboxed) pytrees.
+plain (unboxed) pytrees, or `lora_delta.AdaptedParams` (base + adapters) in a LoRA M-step.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from restem_jax.model import layer_stack, masks
+from restem_jax.model import layer_stack, lora_delta, masks
 from restem_jax.model.config import ModelConfig
 from restem_jax.model.transformer import Transformer
 
@@ -31,7 +31,7 @@ def logits_fn(cfg: ModelConfig, params, tokens_BxT, segment_ids_BxT, positions_B
   if positions_BxT is None:
     positions_BxT = masks.positions_from_segments(segment_ids_BxT)
   logits, _ = make_module(cfg).apply(
-      {"params": params}, tokens_BxT, positions_BxT, masks.packed_causal(segment_ids_BxT))
+      lora_delta.variables_of(params), tokens_BxT, positions_BxT, masks.packed_causal(segment_ids_BxT))
   return logits
 
 
@@ -40,7 +40,7 @@ def hidden_fn(cfg: ModelConfig, params, tokens_BxT, segment_ids_BxT, positions_B
   if positions_BxT is None:
     positions_BxT = masks.positions_from_segments(segment_ids_BxT)
   hidden, _ = make_module(cfg).apply(
-      {"params": params}, tokens_BxT, positions_BxT, masks.packed_causal(segment_ids_BxT),
+      lora_delta.variables_of(params), tokens_BxT, positions_BxT, masks.packed_causal(segment_ids_BxT),
       return_hidden=True)
   return hidden
 

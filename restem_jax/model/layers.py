@@ -17,7 +17,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from restem_jax.model import attention, cascade_attention, masks, rope
+from restem_jax.model import attention, cascade_attention, lora_delta, masks, rope
 from restem_jax.model.config import ModelConfig
 
 _init = nn.initializers.normal(stddev=0.02)
@@ -57,7 +57,8 @@ class Attention(nn.Module):
     cfg = self.cfg
     w = _param(self, "w" + name, _init, (cfg.embed_dim, heads, cfg.head_dim),
                ("embed", heads_axis, "head_dim"), cfg.weight_dtype)
-    y = jnp.einsum("btd,dne->btne", x_BxTxD, w.astype(cfg.compute_dtype))
+    y = lora_delta.project(self, "w" + name, "btd,dne->btne", x_BxTxD, w,
+                               cfg.compute_dtype)
     if cfg.qkv_bias:
       b = _param(self, "b" + name, nn.initializers.zeros, (heads, cfg.head_dim),
                  (heads_axis, "head_dim"), cfg.weight_dtype)
@@ -87,7 +88,7 @@ class Attention(nn.Module):
     else:
       kk, vv, new_cache = _write_cache(kk, vv, cache, cache_index)
       out = attention.attend(cfg, q, kk.astype(dt), vv.astype(dt), mask_BxTxS)
-    y = jnp.einsum("bthe,hed->btd", out, wo.astype(dt))
+    y = lora_delta.project(self, "wo", "bthe,hed->btd", out, wo, dt)
     return nn.with_logical_constraint(y, ("batch", "act_length", "act_embed")), new_cache
 
 
@@ -113,8 +114,8 @@ class SwiGLU(nn.Module):
     w_gate = _param(self, "w_gate", _init, (d, f), ("embed", "mlp"), cfg.weight_dtype)
     w_up = _param(self, "w_up", _init, (d, f), ("embed", "mlp"), cfg.weight_dtype)
     w_down = _param(self, "w_down", _init, (f, d), ("mlp", "embed"), cfg.weight_dtype)
-    gate_BxTxF = jnp.einsum("btd,df->btf", x_BxTxD, w_gate.astype(dt))
-    up_BxTxF = jnp.einsum("btd,df->btf", x_BxTxD, w_up.astype(dt))
+    gate_BxTxF = lora_delta.project(self, "w_gate", "btd,df->btf", x_BxTxD, w_gate, dt)
+    up_BxTxF = lora_delta.project(self, "w_up", "btd,df->btf", x_BxTxD, w_up, dt)
     hidden = nn.with_logical_constraint(nn.silu(gate_BxTxF) * up_BxTxF,
                                         ("batch", "act_length", "act_mlp"))
-    return jnp.einsum("btf,fd->btd", hidden, w_down.astype(dt))
+    return lora_delta.project(self, "w_down", "btf,fd->btd", hidden, w_down, dt)

@@ -57,10 +57,20 @@ def init_state(params, tx: optax.GradientTransformation) -> TrainState:
   return TrainState(step=step, params=params, opt_state=opt_state)
 
 
-def train_step(state: TrainState, batch, *, cfg: ModelConfig, tx, schedule, loss_fn=None):
-  """One optimizer step; `loss_fn(cfg, params, micro_batch) -> (loss_sum, ntok)`."""
+def train_step(state: TrainState, batch, *, cfg: ModelConfig, tx, schedule, loss_fn=None,
+               frozen=None, view=None):
+  """One optimizer step; `loss_fn(cfg, params, micro_batch) -> (loss_sum, ntok)`.
+
+  `state.params` are the trained leaves. With `view`, the loss sees `view(frozen, params)`
+  (a LoRA M-step: frozen base weights plus trained adapters); gradients and optimizer
+  state cover only `state.params`.
+  """
   loss_fn = loss_fn or FullLogitsLoss()
-  grad_fn = jax.value_and_grad(lambda p, mb: loss_fn(cfg, p, mb), has_aux=True)
+  if view is None:
+    grad_fn = jax.value_and_grad(lambda p, mb: loss_fn(cfg, p, mb), has_aux=True)
+  else:
+    grad_fn = jax.value_and_grad(lambda p, mb: loss_fn(cfg, view(frozen, p), mb),
+                                 has_aux=True)
 
   def micro(carry, mb):
     g_acc, loss_acc, tok_acc = carry
@@ -80,25 +90,36 @@ def train_step(state: TrainState, batch, *, cfg: ModelConfig, tx, schedule, loss
 
 
 def make_train_step(cfg: ModelConfig, tx, schedule, mesh, rules, state: TrainState,
-                    loss_fn=None):
+                    loss_fn=None, frozen=None, view=None):
   """Jit `train_step` for this state's sharding; batch rows are data-parallel.
 
   `state` may be abstract (ShapeDtypeStructs with shardings): `restem_jax.plan`
-  compiles this same program ahead of time.
+  compiles this same program ahead of time. `frozen` (with `view`, see `train_step`) is
+  an argument of the program, never donated and never a baked-in constant.
   """
   state_sharding = jax.tree.map(lambda x: x.sharding, state)
   row_spec = jax.sharding.PartitionSpec(
       None, *partitioning.batch_sharding(mesh, rules, 2).spec)
   batch_sharding = {k: jax.sharding.NamedSharding(mesh, row_spec) for k in BATCH_KEYS}
-  jitted = jax.jit(
-      lambda s, b: train_step(s, b, cfg=cfg, tx=tx, schedule=schedule, loss_fn=loss_fn),
-      in_shardings=(state_sharding, batch_sharding),
-      out_shardings=(state_sharding, partitioning.replicated(mesh)),
-      donate_argnums=(0,))
+  out_shardings = (state_sharding, partitioning.replicated(mesh))
+  if view is None:
+    jitted = jax.jit(
+        lambda s, b: train_step(s, b, cfg=cfg, tx=tx, schedule=schedule, loss_fn=loss_fn),
+        in_shardings=(state_sharding, batch_sharding), out_shardings=out_shardings,
+        donate_argnums=(0,))
+    call = jitted
+  else:
+    jitted = jax.jit(
+        lambda s, f, b: train_step(s, b, cfg=cfg, tx=tx, schedule=schedule,
+                                   loss_fn=loss_fn, frozen=f, view=view),
+        in_shardings=(state_sharding, jax.tree.map(lambda x: x.sharding, frozen),
+                      batch_sharding),
+        out_shardings=out_shardings, donate_argnums=(0,))
+    call = lambda s, b: jitted(s, frozen, b)
 
   def step(s, b):
     with partitioning.activation_sharding(mesh, rules):
-      return jitted(s, {k: b[k] for k in BATCH_KEYS})
+      return call(s, {k: b[k] for k in BATCH_KEYS})
   step.batch_sharding = batch_sharding
   step.jitted = jitted
   return step

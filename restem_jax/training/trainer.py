@@ -21,7 +21,7 @@ from restem_jax.model.config import ModelConfig
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.sharding import partitioning
 from restem_jax.training import loss as loss_lib
-from restem_jax.training import packing, train_step
+from restem_jax.training import packing, train_step, tuning as tuning_lib
 from restem_jax.training.optimizer import OptimizerConfig, make_optimizer
 
 
@@ -71,24 +71,38 @@ def prepare(examples: Sequence[packing.Example], cfg: TrainLoopConfig
 class Trainer:
   """Owns the optimizer state and the compiled step for one fine-tuning run."""
 
-  def __init__(self, model_cfg: ModelConfig, cfg: TrainLoopConfig, mesh, rules, params):
+  def __init__(self, model_cfg: ModelConfig, cfg: TrainLoopConfig, mesh, rules, params,
+               tuning=None):
+    """`tuning`: what trains (`restem_jax.training.tuning`); default every weight."""
     dp = mesh_lib.data_parallel_size(mesh)
     if cfg.rows_per_micro % dp:
       raise ValueError(f"train.rows_per_micro={cfg.rows_per_micro} must be a multiple of the "
                        f"data-parallel size {dp}.")
-    self.cfg = cfg
+    self.cfg, self.model_cfg = cfg, model_cfg
+    self.tuning = tuning or tuning_lib.FullTuning()
     self.tx, self.schedule = make_optimizer(cfg.optimizer)
     # Params may arrive in the sampling layout (E-step); train in the training layout.
     params = partitioning.reshard(params, partitioning.param_shardings(
         lambda k: interface.init_boxed(model_cfg, k), mesh, rules))
-    self.state = train_step.init_state(params, self.tx)
+    trainable, self.frozen = self.tuning.split(model_cfg, params, mesh, rules)
+    self.state = train_step.init_state(trainable, self.tx)
     self.dropped_overlong = 0  # examples `fit` dropped as longer than a row
     self._step = train_step.make_train_step(model_cfg, self.tx, self.schedule, mesh, rules,
-                                            self.state, loss_lib.make_loss(cfg.loss_chunk_len))
+                                            self.state, loss_lib.make_loss(cfg.loss_chunk_len),
+                                            frozen=self.frozen, view=self.tuning.view)
+
+  @property
+  def trainable(self):
+    """The trained leaves: the params (full tuning) or the adapters (LoRA)."""
+    return self.state.params
 
   @property
   def params(self):
-    return self.state.params
+    """Model params now (LoRA: merged, a new copy per call)."""
+    return self.model_params(self.state.params)
+
+  def model_params(self, trainable):
+    return self.tuning.model_params(self.model_cfg, trainable, self.frozen)
 
   def fit(self, examples: Sequence[packing.Example], num_steps: int | None = None,
           callback: Callable[[int, dict], bool | None] | None = None, every: int = 0,

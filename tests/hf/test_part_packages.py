@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from restem_jax.checkpoint import base_import
+from restem_jax.convert import base_import
 from restem_jax.convert import part_files, part_packages
 
 CHUNKS = (b"GGUF" + b"a" * 1000, b"b" * 777, b"c" * 5)

@@ -24,7 +24,8 @@ gguf = pytest.importorskip("gguf")
 # pylint: disable=wrong-import-position
 from restem_jax.convert import gguf_source
 from restem_jax.convert.hf_source import SourceError
-from restem_jax.model import hf_convert, interface
+from restem_jax.convert import hf_convert
+from restem_jax.model import interface
 from restem_jax.sampling import decode, stops
 # pylint: enable=wrong-import-position
 
