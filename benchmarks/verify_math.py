@@ -77,7 +77,8 @@ def main():
         f'{sum(ours)} correct)  math-verify serial: {sps_peer:.1f} samples/s '
         f'({sum(peer)} correct)  agreement={agree:.4f}')
   print(f'RESULT verify_math ratio={sps_ours / sps_peer:.3f} ours_sps={sps_ours:.1f} '
-        f'peer_sps={sps_peer:.1f} agreement={agree:.4f} pairs={len(pairs)} '
+        f'peer_sps={sps_peer:.1f} ours_ms_per_sample={1000 / sps_ours:.2f} '
+        f'peer_ms_per_sample={1000 / sps_peer:.2f} agreement={agree:.4f} pairs={len(pairs)} '
         f'workers={args.workers}')
 
 

@@ -119,11 +119,6 @@ def isolation_mode(config: SandboxConfig) -> str:
   return UNSANDBOXED
 
 
-def use_bubblewrap(config: SandboxConfig) -> bool:
-  """Whether runs under ``config`` use bubblewrap (see ``isolation_mode``)."""
-  return isolation_mode(config) == BUBBLEWRAP
-
-
 @functools.lru_cache(maxsize=None)
 def uid_sandbox_probe(sandbox_uid: int, tmpfs_mb: int) -> bubblewrap.Probe:
   """Run a trivial program through the uid-drop fallback once; cache the answer."""
