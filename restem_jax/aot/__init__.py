@@ -1,0 +1,1 @@
+"""Ahead-of-time memory plan: the run's programs lowered and compiled for a target topology."""

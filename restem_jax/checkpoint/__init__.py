@@ -1,0 +1,1 @@
+"""Self-describing checkpoints (Orbax params + model_config.json + tokenizer) and the manager."""

@@ -1,0 +1,1 @@
+"""Device meshes, logical-axis sharding rules, divisibility checks and host-array gathering."""
