@@ -249,6 +249,7 @@ class Run:
               "tokens": tokens, "flops": sampler.model_config.flops_per_token() * tokens,
               "policy": policy_path, "chunks": len(chunks),
               "skipped_long_prompts": estep.skipped_long_prompts(chunks),
+              "first_errors": estep.first_errors(chunks),
               "timing": estep.timing_summary(chunks)}
 
     e = self.stage(f"iter_{i}/estep", do_estep)
@@ -347,6 +348,7 @@ class Run:
                "kept": e["yield"]["kept"], "solved_fraction": e["yield"]["solved_fraction"],
                "cap_saturation": e["yield"]["cap_saturation"], "verdicts": e["verdicts"],
                "timeout_rate": metrics.timeout_rate(e["verdicts"]),
+               "first_errors": e.get("first_errors", []),
                "buckets": buckets.figure8(base_eval, ev_used),
                "stage_seconds": {"estep": e["seconds"], "mstep": m["seconds"] if m else 0.0,
                                  "eval": ev["seconds"] if ev else 0.0, **e["timing"]},
