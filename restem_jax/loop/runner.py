@@ -36,7 +36,7 @@ from restem_jax.loop import tensorboard
 from restem_jax.loop import distill_reuse, eval_only, transfer
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
-from restem_jax.tasks import registry, subsample, task_setup
+from restem_jax.tasks import completion, registry, subsample, task_setup
 from restem_jax.tasks.spec import TaskSpec
 from restem_jax.training.packing import Example
 from restem_jax.verify.pool import VerifierPool
@@ -278,7 +278,8 @@ class Run:
     sandbox = SandboxConfig(cpu_time_s=c.verifier.cpu_time_s,
                             require_bubblewrap=sandbox_policy.require_bubblewrap(
                                 c.verifier.require_bubblewrap,
-                                {p.verifier_task for ps in self.problems.values() for p in ps}))
+                                {completion.checker_key(p) for ps in self.problems.values()
+                                 for p in ps}))
     if loop.mode == "eval":
       with VerifierPool(c.verifier.num_workers, c.verifier.timeout_s, sandbox=sandbox) as pool:
         return eval_only.run_eval(self, pool)

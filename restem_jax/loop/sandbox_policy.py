@@ -11,8 +11,15 @@ from __future__ import annotations
 from typing import Iterable
 
 from restem_jax.loop import hosts
+from restem_jax.verify import checker_spec
 from restem_jax.verify.checkers import CODE_TASKS
 
 
-def require_bubblewrap(configured: bool, verifier_tasks: Iterable[str]) -> bool:
-  return configured or (hosts.count() > 1 and any(t in CODE_TASKS for t in verifier_tasks))
+def runs_code(checker_key: str) -> bool:
+  """A code task's checker, or the `python_tests` checker of `verifier.checker`."""
+  spec = checker_spec.from_key(checker_key)
+  return checker_key in CODE_TASKS or (spec is not None and spec.spec == "python_tests")
+
+
+def require_bubblewrap(configured: bool, checker_keys: Iterable[str]) -> bool:
+  return configured or (hosts.count() > 1 and any(runs_code(k) for k in checker_keys))
