@@ -21,8 +21,8 @@ W/summary.json and W/report.md with per-level results (task.difficulty_field).
 Without task.validation_file the validation split is a seeded 10% hold-out of train.
 
 Sized like configs/smollm2_arith.py for the 2-vCPU dev machine: 128 train problems, N=8,
-at most 150 test and 48 validation problems. Measured numbers for the example: the
-docs/your_task.md section "Measured".
+at most 150 test and 48 validation problems. The example's full SmolLM2 run has not been
+measured yet (its :tiny preset runs in CI: tests/test_custom_task_card.py).
 
 Presets: `configs/custom_task.py:tiny` (CI size: a handful of problems and steps).
 """

@@ -30,6 +30,9 @@ from restem_jax.tasks.problem import Problem
 from restem_jax.verify.pool import VerifierPool
 
 
+FIRST_ERRORS = 3  # error/timeout verdicts (a user checker's traceback) kept per chunk
+
+
 def training_tokens(vocab, verifier_task: str, tokens, text: str,
                     prompt_tokens=()) -> list[int]:
   """The sampled ids to train on: cut where the task's stop sequence begins, then EOS.
@@ -58,7 +61,8 @@ def training_tokens(vocab, verifier_task: str, tokens, text: str,
 def _chunk_record(chunk: Sequence[Problem], out: SamplerOutput, verdicts, cfg: EStepConfig,
                   provenance: dict, vocab) -> dict:
   kept, stats = [], {"verdicts": collections.Counter(), "correct_per_problem": {},
-                     "kept_per_problem": {}, "generated_tokens": int(out.lengths.sum())}
+                     "kept_per_problem": {}, "generated_tokens": int(out.lengths.sum()),
+                     "first_errors": []}
   for p_i, problem in enumerate(chunk):
     seen, n_kept, n_correct = set(), 0, 0
     for n in range(out.lengths.shape[1]):
@@ -78,9 +82,14 @@ def _chunk_record(chunk: Sequence[Problem], out: SamplerOutput, verdicts, cfg: E
       n_kept += 1
       kept.append({"problem_id": problem.id, "sample_index": n, "text": text,
                    "prompt_tokens": out.prompt_tokens[p_i].tolist(), "sample_tokens": trained,
-                   "reward": v.reward, "verdict": v.status, "detail": v.detail, **provenance})
+                   "reward": v.reward, "verdict": v.status, "detail": v.detail, **provenance,
+                   **({"pred": v.pred} if v.pred is not None else {}),
+                   **({"checker_fields": dict(v.extra)} if v.extra else {})})
     stats["correct_per_problem"][problem.id] = n_correct
     stats["kept_per_problem"][problem.id] = n_kept
+    stats["first_errors"] += [{"problem_id": problem.id, "verdict": v.status, "detail": v.detail}
+                              for v in verdicts[p_i] if v.status in ("error", "timeout")]
+    del stats["first_errors"][FIRST_ERRORS:]
   stats["verdicts"] = dict(stats["verdicts"])
   return {"kept": kept, "stats": stats}
 
@@ -163,6 +172,11 @@ def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: S
 def _empty_stats(skipped: int) -> dict:
   return {"verdicts": {}, "correct_per_problem": {}, "kept_per_problem": {},
           "generated_tokens": 0, "skipped_long_prompts": skipped}
+
+
+def first_errors(chunk_records: Sequence[dict]) -> list[dict]:
+  """The first error/timeout verdicts of the E-step (problem, verdict, detail)."""
+  return [e for r in chunk_records for e in r["stats"].get("first_errors", [])][:FIRST_ERRORS]
 
 
 def skipped_long_prompts(chunk_records: Sequence[dict]) -> int:

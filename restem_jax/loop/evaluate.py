@@ -57,7 +57,7 @@ def bucket_success_rate(params, problems: Sequence[Problem], sampler: Sampler,
 
 def sampled_metrics(params, problems: Sequence[Problem], sampler: Sampler, pool: VerifierPool,
                     cfg: EvalConfig, *, seed: int) -> dict:
-  """pass@k, maj@k (tasks whose spec has `pred`) and per-problem success rate from n samples each."""
+  """pass@k, maj@k (tasks whose spec has `pred`) and per-problem success rate from n samples."""
   out, verdicts = _sample_and_verify(params, problems, sampler, pool, cfg, seed,
                                      EVAL_ITERATION)
   correct = [[v.status == "correct" for v in row] for row in verdicts]

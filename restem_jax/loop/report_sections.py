@@ -32,6 +32,16 @@ def notes(summary: dict) -> list[str]:
   return ['## Run notes', '', *out, ''] if out else []
 
 
+def checker_errors(summary: dict) -> list[str]:
+  """The first error / timeout verdicts of each E-step (a checker's traceback), if any."""
+  out = []
+  for it in summary['iterations']:
+    for e in it.get('first_errors') or []:
+      out += [f"- iter {it['iteration']}, problem `{e['problem_id']}`: {e['verdict']}", '',
+              '```', e['detail'].strip(), '```', '']
+  return ['## Checker errors and timeouts (first of each E-step)', '', *out] if out else []
+
+
 def _fmt(v) -> str:
   return '-' if v is None else f'{v:.3f}'
 

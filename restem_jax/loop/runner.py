@@ -38,7 +38,7 @@ from restem_jax.loop import tensorboard
 from restem_jax.loop import distill_reuse, eval_only, transfer
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
-from restem_jax.tasks import registry, subsample, task_setup
+from restem_jax.tasks import completion, registry, subsample, task_setup
 from restem_jax.tasks.spec import TaskSpec
 from restem_jax.training.packing import Example
 from restem_jax.verify.pool import VerifierPool
@@ -251,6 +251,7 @@ class Run:
               "tokens": tokens, "flops": sampler.model_config.flops_per_token() * tokens,
               "policy": policy_path, "chunks": len(chunks),
               "skipped_long_prompts": estep.skipped_long_prompts(chunks),
+              "first_errors": estep.first_errors(chunks),
               "timing": estep.timing_summary(chunks)}
 
     e = self.stage(f"iter_{i}/estep", do_estep)
@@ -276,12 +277,12 @@ class Run:
 
   def run(self) -> dict:
     c, loop = self.c, self.loop
-    tasks = {p.verifier_task for ps in self.problems.values() for p in ps}
+    checker_keys = {completion.checker_key(p) for ps in self.problems.values() for p in ps}
     sandbox = SandboxConfig(cpu_time_s=c.verifier.cpu_time_s,
                             require_bubblewrap=sandbox_policy.require_bubblewrap(
-                                c.verifier.require_bubblewrap, tasks),
+                                c.verifier.require_bubblewrap, checker_keys),
                             allow_unsandboxed=c.verifier.allow_unsandboxed)
-    sandbox_policy.check_code_sandbox(sandbox, tasks)
+    sandbox_policy.check_code_sandbox(sandbox, checker_keys)
     if loop.mode == "eval":
       with VerifierPool(c.verifier.num_workers, c.verifier.timeout_s, sandbox=sandbox) as pool:
         return eval_only.run_eval(self, pool)
@@ -351,6 +352,7 @@ class Run:
                "kept": e["yield"]["kept"], "solved_fraction": e["yield"]["solved_fraction"],
                "cap_saturation": e["yield"]["cap_saturation"], "verdicts": e["verdicts"],
                "timeout_rate": metrics.timeout_rate(e["verdicts"]),
+               "first_errors": e.get("first_errors", []),
                "buckets": buckets.figure8(base_eval, ev_used),
                "stage_seconds": {"estep": e["seconds"], "mstep": m["seconds"] if m else 0.0,
                                  "eval": ev["seconds"] if ev else 0.0, **e["timing"]},

@@ -15,16 +15,23 @@ from __future__ import annotations
 from typing import Iterable
 
 from restem_jax.distributed import hosts
-from restem_jax.verify import sandbox
+from restem_jax.verify import checker_spec, sandbox
 from restem_jax.verify.checkers import CODE_TASKS
 from restem_jax.verify.sandbox_config import SandboxConfig
 
 
-def require_bubblewrap(configured: bool, verifier_tasks: Iterable[str]) -> bool:
-  return configured or (hosts.count() > 1 and any(t in CODE_TASKS for t in verifier_tasks))
+def runs_code(checker_key: str) -> bool:
+  """A code task's checker, or the `python_tests` checker of `verifier.checker`."""
+  spec = checker_spec.from_key(checker_key)
+  return checker_key in CODE_TASKS or (spec is not None and spec.spec == "python_tests")
 
 
-def check_code_sandbox(config: SandboxConfig, verifier_tasks: Iterable[str]) -> None:
-  """Raise ``SandboxUnavailable`` now if code tasks cannot run safely under ``config``."""
-  if any(t in CODE_TASKS for t in verifier_tasks):
+def require_bubblewrap(configured: bool, checker_keys: Iterable[str]) -> bool:
+  return configured or (hosts.count() > 1 and any(runs_code(k) for k in checker_keys))
+
+
+def check_code_sandbox(config: SandboxConfig, checker_keys: Iterable[str]) -> None:
+  """Raise ``SandboxUnavailable`` now if the run's checkers run code that cannot run
+  safely under ``config`` (before any model work)."""
+  if any(runs_code(k) for k in checker_keys):
     sandbox.isolation_mode(config)

@@ -11,7 +11,8 @@ Shape (keys of pass@k / maj@k dicts are strings, as JSON requires)::
                    "test_maj_at_k",
                    "per_difficulty", "buckets", "stage_seconds", "compute",
                    "mstep_best_step", "val_reward", "mstep_kept_init",
-                   "mstep_dropped_overlong", "skipped_long_prompts"}],  # optional
+                   "mstep_dropped_overlong", "skipped_long_prompts",
+                   "first_errors"}],  # optional; first_errors: [{problem_id, verdict, detail}]
    "sft": {"test_pass1", "train_pass1", ...},                    # optional
    "best_iteration": int,
    "kept_init": int,              # M-steps that kept their init (nothing beat it)
@@ -161,9 +162,17 @@ _ITER_OPTIONAL = {**_MODEL_EVAL, 'cap_saturation': _fraction, 'verdicts': _verdi
                   'buckets': _buckets, 'stage_seconds': _stage_seconds,
                   'compute': _compute, 'mstep_best_step': _int,
                   'val_reward': _number, 'mstep_kept_init': _bool,
-                  'mstep_dropped_overlong': _int, 'skipped_long_prompts': _int}
+                  'mstep_dropped_overlong': _int, 'skipped_long_prompts': _int,
+                  'first_errors': lambda p, v: _first_errors(p, v)}
 
 _SFT_REQUIRED = {'test_pass1': _fraction, 'train_pass1': _fraction}
+
+
+def _first_errors(path, v):
+  if not isinstance(v, list):
+    _fail(path, f'expected a list, got {type(v).__name__}')
+  for i, e in enumerate(v):
+    _check(f'{path}[{i}]', e, {'problem_id': _str, 'verdict': _str, 'detail': _str}, {})
 
 
 def _iterations(path, v):

@@ -4,8 +4,9 @@
 own `TaskSpec`s), builds and registers the `jsonl` task from `task.*` when it is
 selected (reading and checking every row), and applies `verifier.checker=SPEC` to the
 selected task. `with_chat_prompts` (once the base checkpoint exists) makes the chat copy
-of the task for `task.chat=True`. Every error names its culprit (module, file and line, column, checker
-file and function) and is raised here, before the base model is imported or loaded.
+of the task for `task.chat=True`. Every error names its culprit (module, file and line,
+column, checker file and function) and is raised here, before the base model is imported
+or loaded (the chat template's errors: once it is imported, before sampling).
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ the extracted answer maj@k votes on:
   capital A-E) equals `gold`'s letter.
 - `python_tests`: the completion (its first ```python block if it has one) passes the
   row's tests, run in the code sandbox through `code_runner`'s public checkers: `gold`
-  is a list of assert lines or a string of them, one a line (with the row's optional `test_setup_code`) or a dict
-  `{"inputs": [...], "outputs": [...]}` of stdin/stdout cases (`fn_name`: call-based).
+  is a list of assert lines or a string of them, one a line (with the row's optional
+  `test_setup_code`), or a dict `{"inputs": [...], "outputs": [...]}` of stdin/stdout
+  cases (with `fn_name`: call-based).
 """
 
 from __future__ import annotations

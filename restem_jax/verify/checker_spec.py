@@ -29,7 +29,7 @@ Checker = Callable[[str, dict], Verdict]
 
 @dataclasses.dataclass(frozen=True)
 class CheckerSpec:
-  spec: str                  # built-in name (builtin_checkers.BUILTINS) or 'file.py:fn' / 'pkg.mod:fn'
+  spec: str  # a builtin_checkers.BUILTINS name, or 'file.py:fn' / 'pkg.mod:fn'
   answer_field: str = "answer"  # the row's gold column (built-in checkers)
   keep_threshold: float = 1.0   # a user checker's score >= this is correct (kept)
   tolerance: float = 1e-6       # `numeric`: |pred - gold| <= tolerance * max(1, |gold|)

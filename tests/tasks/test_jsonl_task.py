@@ -167,3 +167,10 @@ def test_builtin_specs_keep_their_stops_and_checkers():
   for task in before:
     assert registry.get(task).checker_key == task
   assert registry.get("math500").checker_key == "math"
+
+
+def test_bad_checker_spec_fails_at_task_setup_naming_file_and_function():
+  c = _config()
+  c.verifier.checker = os.path.join(EXAMPLE, "checker.py") + ":chek"
+  with pytest.raises(ValueError, match=r"checker\.py has no function 'chek'"):
+    task_setup.prepare(c)

@@ -45,7 +45,8 @@ def test_runner_limits_draw_stratified_subsamples_and_splits_stay_disjoint(monke
   monkeypatch.setattr(runner.registry, "load_problems",
                       lambda name, split, data_dir, seed: list(files[split]))
   run = types.SimpleNamespace(c=types.SimpleNamespace(task=types.SimpleNamespace(
-      name="math", data_dir="", seed=3)), loop=types.SimpleNamespace(mode="restem"))
+      name="math", data_dir="", seed=3)), loop=types.SimpleNamespace(mode="restem"),
+                              task=types.SimpleNamespace(name="math"))  # the run's TaskSpec
   got = {split: runner.Run._problems(run, split, limit)
          for split, limit in (("train", 40), ("validation", 8), ("test", 20))}
   for split, problems in got.items():

@@ -107,7 +107,8 @@ def test_bad_specs_name_the_file_and_function(checker_file, tmp_path):
     checker_spec.validate(CheckerSpec(f'{tmp_path}/missing.py:check'))
   broken = tmp_path / 'broken.py'
   broken.write_text('import no_such_module_xyz\n')
-  with pytest.raises(CheckerSpecError, match=r"importing .*broken\.py failed: .*no_such_module_xyz"):
+  with pytest.raises(CheckerSpecError,
+                     match=r"importing .*broken\.py failed: .*no_such_module_xyz"):
     checker_spec.validate(CheckerSpec(f'{broken}:check'))
   with pytest.raises(CheckerSpecError, match=r"module 'no_such_pkg_xyz.mod' failed"):
     checker_spec.validate(CheckerSpec('no_such_pkg_xyz.mod:check'))
