@@ -17,6 +17,7 @@ import dataclasses
 import numpy as np
 
 from restem_jax.training import chat_example
+from restem_jax.checkpoint import chat_template_file
 from restem_jax.vocab import chat_template
 
 
@@ -59,7 +60,7 @@ def for_records(records: list[dict], vocab, checkpoint: str) -> PlainPrompts | C
   checkpoint without a template is an error naming the checkpoint."""
   if "messages" not in records[0]:
     return PlainPrompts(vocab)
-  return ChatPrompts(vocab, chat_template.load_chat_template(checkpoint))
+  return ChatPrompts(vocab, chat_template_file.load_chat_template(checkpoint))
 
 
 def encode_all(encoding: PlainPrompts | ChatPrompts, records: list[dict],

@@ -38,7 +38,8 @@ from restem_jax.loop import tensorboard
 from restem_jax.loop import distill_reuse, eval_only, transfer
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
-from restem_jax.tasks import completion, registry, subsample, task_setup
+from restem_jax.loop import task_setup
+from restem_jax.tasks import completion, registry, subsample
 from restem_jax.tasks.spec import TaskSpec
 from restem_jax.training.packing import Example
 from restem_jax.verify.pool import VerifierPool

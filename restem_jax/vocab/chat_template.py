@@ -8,7 +8,7 @@ A GGUF's `tokenizer.chat_template` (and `tokenizer.chat_template.NAME`) becomes 
 `python -m restem_jax.convert import` (convert/gguf_chat_template.py).
 With several named templates the one called "default" is used unless `name` picks another.
 
-    tpl = load_chat_template(CKPT)                  # CKPT/tokenizer of a self-describing checkpoint
+    tpl = chat_template_file.load_chat_template(CKPT)  # restem_jax.checkpoint: CKPT's template
     text = tpl.render([{"role": "user", "content": "2+2?"}])   # add_generation_prompt=True
     ids = vocab.encode(text)                        # no BOS added: the template writes its own
 
@@ -200,17 +200,3 @@ def from_tokenizer_dir(tok_dir: str, *, name: str | None = None,
                          _added_tokens(tok_dir, config), origin)
   extra = tuple((k, tokens[k]) for k in ("unk_token", "pad_token") if tokens[k] is not None)
   return ChatTemplate(source, tokens["bos_token"], tokens["eos_token"], end, origin, extra)
-
-
-def load_chat_template(checkpoint_dir: str, *, name: str | None = None) -> ChatTemplate:
-  """The chat template stored with a self-describing model checkpoint; ValueError naming the
-  checkpoint when it has none."""
-  from restem_jax.checkpoint import model_checkpoint  # pylint: disable=import-outside-toplevel
-  tok_dir = model_checkpoint.tokenizer_dir(checkpoint_dir) if io.isdir(
-      checkpoint_dir) else None
-  if tok_dir is None:
-    raise ChatTemplateError(
-        f"checkpoint {checkpoint_dir} has no tokenizer files ({checkpoint_dir}/tokenizer/), so no "
-        "chat template: chat prompts need an instruct model imported with `python -m "
-        "restem_jax.convert import --source=HF_DIR_OR_GGUF --out=CKPT`.")
-  return from_tokenizer_dir(tok_dir, name=name, origin=f"checkpoint {checkpoint_dir}")

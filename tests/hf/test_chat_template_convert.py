@@ -8,6 +8,7 @@ import pytest
 
 from restem_jax.checkpoint import model_checkpoint
 from restem_jax.convert import exporter, gguf_chat_template, importer
+from restem_jax.checkpoint import chat_template_file
 from restem_jax.vocab import chat_template as ct
 
 transformers = pytest.importorskip("transformers")
@@ -59,11 +60,11 @@ def hf_dir(tmp_path_factory):
 def test_hf_import_and_export_keep_named_templates(hf_dir, tmp_path):
   ckpt = str(tmp_path / "ckpt")
   importer.import_model(hf_dir, ckpt)
-  tpl = ct.load_chat_template(ckpt)
+  tpl = chat_template_file.load_chat_template(ckpt)
   assert (tpl.source, tpl.end_of_turn) == (CHATML, "<|im_end|>")
   with pytest.raises(ct.ChatTemplateError, match=rf"checkpoint {ckpt} refused the conversation: "
                                                    "tool_use needs tools: 1"):
-    ct.load_chat_template(ckpt, name="tool_use").render(MESSAGES)
+    chat_template_file.load_chat_template(ckpt, name="tool_use").render(MESSAGES)
   out = str(tmp_path / "export")
   exporter.export_model(ckpt, out)
   tok = transformers.AutoTokenizer.from_pretrained(out)

@@ -1,6 +1,7 @@
 """On a pod, `verifier.checker=python_tests` runs model-written code: bubblewrap is required."""
 
-from restem_jax.loop import hosts, sandbox_policy
+from restem_jax.distributed import hosts
+from restem_jax.loop import sandbox_policy
 from restem_jax.verify.checker_spec import CheckerSpec
 
 

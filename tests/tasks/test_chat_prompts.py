@@ -10,7 +10,8 @@ import os
 import pytest
 
 from restem_jax import config_files
-from restem_jax.tasks import chat_prompt, completion, registry, task_setup
+from restem_jax.loop import task_setup
+from restem_jax.tasks import chat_prompt, completion, registry
 from restem_jax.tasks.chat_prompt import ChatPromptConfig
 from tests.vocab import real_tokenizers
 

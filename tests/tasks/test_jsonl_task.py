@@ -12,7 +12,8 @@ import os
 import pytest
 
 from restem_jax import config_files
-from restem_jax.tasks import completion, registry, task_setup
+from restem_jax.loop import task_setup
+from restem_jax.tasks import completion, registry
 from restem_jax.tasks.row_files import RowFileError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from restem_jax.checkpoint import chat_template_file
 from restem_jax.vocab import chat_template as ct
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures",
@@ -93,11 +94,11 @@ def test_missing_template_names_checkpoint_and_fix(tmp_path):
   (ckpt / "tokenizer").mkdir(parents=True)
   (ckpt / "tokenizer" / "tokenizer_config.json").write_text("{}")
   with pytest.raises(ValueError, match=rf"checkpoint {ckpt} has no chat template.*convert import"):
-    ct.load_chat_template(str(ckpt))
+    chat_template_file.load_chat_template(str(ckpt))
   empty = tmp_path / "toy"
   empty.mkdir()
   with pytest.raises(ValueError, match=rf"checkpoint {empty} has no tokenizer files"):
-    ct.load_chat_template(str(empty))
+    chat_template_file.load_chat_template(str(empty))
 
 
 def test_raise_exception_reports_the_templates_message():

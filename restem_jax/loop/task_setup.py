@@ -107,9 +107,9 @@ def with_chat_prompts(c, spec: TaskSpec) -> TaskSpec:
   """task.chat=True: the chat copy of `spec`, rendered with the base checkpoint's template."""
   if not c.task.get("chat", False):
     return spec
-  from restem_jax.vocab import chat_template  # pylint: disable=g-import-not-at-top
+  from restem_jax.checkpoint import chat_template_file  # pylint: disable=g-import-not-at-top
   if not c.base.checkpoint:
     raise ValueError("task.chat=True needs a base checkpoint with a chat template "
                      "(config.base.checkpoint or config.base.import_from).")
-  template = chat_template.load_chat_template(c.base.checkpoint)
+  template = chat_template_file.load_chat_template(c.base.checkpoint)
   return chat_prompt.chat_spec(spec, template, run_config.chat_prompt_config(c))
