@@ -104,9 +104,12 @@ def test_the_planner_starts_no_verifier_code():
                        capture_output=True, env={**os.environ, "JAX_PLATFORMS": "cpu"}).stdout
   loaded = set(eval(out.strip().splitlines()[-1]))  # pylint: disable=eval-used
   assert "restem_jax.run_config" in loaded
-  heavy = sorted(m for m in loaded if m.startswith(("restem_jax.verify.pool",
-                                                    "restem_jax.verify.sandbox",
-                                                    "restem_jax.verify.worker",
-                                                    "restem_jax.loop.estep",
-                                                    "restem_jax.loop.evaluate")))
+  heavy = sorted(m for m in loaded if m in ("restem_jax.verify.pool",
+                                            "restem_jax.verify.sandbox",
+                                            "restem_jax.verify.uid_sandbox",
+                                            "restem_jax.verify.code_runner",
+                                            "restem_jax.verify.worker",
+                                            "restem_jax.verify.worker_process",
+                                            "restem_jax.loop.estep",
+                                            "restem_jax.loop.evaluate"))
   assert not heavy, f"the planner imports {heavy}"

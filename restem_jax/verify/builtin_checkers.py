@@ -24,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from restem_jax.verify import code_runner
 from restem_jax.verify import math_checker
 from restem_jax.verify.sandbox_config import SandboxConfig
 from restem_jax.verify.verdict import CORRECT, ERROR, INCORRECT, Verdict
@@ -115,6 +114,9 @@ def program_of(completion: str) -> str:
 
 
 def check_python_tests(completion: str, gold, row: dict, options: Options) -> Verdict:
+  # Imported here: the sandbox is loaded only by processes that run code (the verifier
+  # workers), not by every reader of checker specs (run_config, the AOT planner).
+  from restem_jax.verify import code_runner  # pylint: disable=import-outside-toplevel
   program = program_of(completion)
   if isinstance(gold, str):
     gold = [line for line in gold.splitlines() if line.strip()]
