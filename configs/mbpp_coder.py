@@ -60,8 +60,8 @@ DATA_DIR = "/work/shared/data"  # mbpp/mbpp.jsonl, humaneval/HumanEval.jsonl.gz
 
 # CPU sizing of the default preset (problems x samples x tokens); the docstring and
 # BENCHMARKS.md turn these into the wall-time ESTIMATE.
-CPU_SIZING = dict(train_problems=48, num_samples=4, val_problems=16, test_problems=64,
-                  humaneval_problems=48, eval_samples=4, iterations=1, max_steps=24)
+CPU_SIZING = dict(train_problems=48, num_samples=8, val_problems=16, test_problems=64,
+                  humaneval_problems=48, eval_samples=4, iterations=1, max_steps=16)
 
 
 def _common(c: ml_collections.ConfigDict) -> None:
@@ -96,7 +96,7 @@ def _cpu_05b(c: ml_collections.ConfigDict) -> None:
                 test_limit=s["test_problems"])
   c.loop.update(num_iterations=s["iterations"])
   c.sampler.update(prompts_per_batch=4)
-  c.train.update(rows_per_micro=1, accum_steps=4)
+  c.train.update(rows_per_micro=1, accum_steps=2)  # 2 rows of 1,296 tokens (~4 examples) a step
   c.estep.update(num_samples=s["num_samples"], chunk_problems=16)
   c.mstep.update(max_steps=s["max_steps"], eval_every=8, patience=1, learning_rate=1e-5,
                  warmup_steps=2, schedule="constant", weight_decay=0.0)
