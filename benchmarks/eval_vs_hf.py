@@ -159,20 +159,25 @@ def run_task(args, ours: Ours, hf: HF, task: str) -> dict:
   }
 
 
+def table_row(r: dict) -> str:
+  return (f"| {r['task']} | {r['n']} | {r['identical_tokens']:.3f} | {r['identical_text']:.3f} "
+          f"| {r['pass1_ours']:.3f} | {r['pass1_hf']:.3f} | {r['tokens_ours']}/{r['tokens_hf']} "
+          f"| {r['seconds_ours']}/{r['seconds_hf']} |")
+
+
 def main(argv=None):
   args = parse_args(argv)
   ours, hf = Ours(args), HF(args)
-  results = [run_task(args, ours, hf, task) for task in args.tasks.split(",")]
   print("| task | n | identical tokens | identical text | pass@1 ours | pass@1 HF | "
-        "tokens ours/HF | seconds ours/HF (incl. compile) |")
-  print("|---|---|---|---|---|---|---|---|")
-  for r in results:
-    print(f"| {r['task']} | {r['n']} | {r['identical_tokens']:.3f} | {r['identical_text']:.3f} "
-          f"| {r['pass1_ours']:.3f} | {r['pass1_hf']:.3f} | {r['tokens_ours']}/{r['tokens_hf']} "
-          f"| {r['seconds_ours']}/{r['seconds_hf']} |")
-  if args.out:
-    with open(args.out, "w") as f:
-      json.dump(results, f, indent=1)
+        "tokens ours/HF | seconds ours/HF (ours incl. compile) |")
+  print("|---|---|---|---|---|---|---|---|", flush=True)
+  results = []
+  for task in args.tasks.split(","):
+    results.append(run_task(args, ours, hf, task))
+    print(table_row(results[-1]), flush=True)
+    if args.out:  # after every task, so a long run keeps what it finished
+      with open(args.out, "w") as f:
+        json.dump(results, f, indent=1)
 
 
 if __name__ == "__main__":

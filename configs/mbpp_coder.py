@@ -25,9 +25,18 @@ median, 112 at the 90th percentile. Hence buckets (512, 1024), 256 new tokens an
 rows of 1,296 tokens. The 151,936-row vocabulary: the loss is computed in 256-position
 chunks (`train.loss_chunk_len`), never as a whole [rows, 1296, V] logits tensor.
 
-Sizing: see `CPU_SIZING` below and BENCHMARKS.md "Evaluation parity" for the measured
-greedy decode speed of this model here; the wall-time figure there is an ESTIMATE from that
-speed, not a measured run of this card. No result of this card has been measured yet.
+Sizing (default preset, `CPU_SIZING`): 48 train problems x N=8, 16 validation and 64 test
+problems (pass@k from 4 samples), 48 HumanEval problems, one iteration, M-steps of at most
+16 steps of 2 x 1,296 tokens. Wall time is an ESTIMATE, not a measured run: the model costs
+1.05 GFLOP per token forward at context 700 (630M parameters with the untied head); the run
+decodes ~116k tokens (3 evaluations, the E-step, the M-steps' validation), prefills ~86k
+prompt tokens beyond the shared 3-shot prefix and trains on ~83k (x3 for the backward), so
+at the rates measured for SmolLM2-135M on this machine when idle (BENCHMARKS.md section 8:
+~100 GFLOP/s batched decode, 143 GFLOP/s training) it is ~61 min of model work plus
+compiles, import (~4 min) and program checks: ~1.5 h idle, ~3 h when the CPU is shared 3
+ways. Greedy decoding (8 rows a call) is memory-bound and slower than that rate implies.
+The greedy decode speed measured for this model: BENCHMARKS.md "Evaluation parity with
+transformers". No result of this card has been measured yet.
 
 The final numbers are meant on the full test sets: evaluate the run's policies with
   python -m restem_jax.main --config=configs/mbpp_coder.py --workdir=runs/mbpp_coder_eval \
@@ -60,8 +69,8 @@ DATA_DIR = "/work/shared/data"  # mbpp/mbpp.jsonl, humaneval/HumanEval.jsonl.gz
 
 # CPU sizing of the default preset (problems x samples x tokens); the docstring and
 # BENCHMARKS.md turn these into the wall-time ESTIMATE.
-CPU_SIZING = dict(train_problems=48, num_samples=4, val_problems=16, test_problems=64,
-                  humaneval_problems=48, eval_samples=4, iterations=1, max_steps=24)
+CPU_SIZING = dict(train_problems=48, num_samples=8, val_problems=16, test_problems=64,
+                  humaneval_problems=48, eval_samples=4, iterations=1, max_steps=16)
 
 
 def _common(c: ml_collections.ConfigDict) -> None:
@@ -95,8 +104,8 @@ def _cpu_05b(c: ml_collections.ConfigDict) -> None:
   c.task.update(train_limit=s["train_problems"], val_limit=s["val_problems"],
                 test_limit=s["test_problems"])
   c.loop.update(num_iterations=s["iterations"])
-  c.sampler.update(prompts_per_batch=4)
-  c.train.update(rows_per_micro=1, accum_steps=4)
+  c.sampler.update(prompts_per_batch=8)  # greedy: 8 rows a call; E-step: 64
+  c.train.update(rows_per_micro=1, accum_steps=2)  # 2 rows of 1,296 tokens (~4 examples) a step
   c.estep.update(num_samples=s["num_samples"], chunk_problems=16)
   c.mstep.update(max_steps=s["max_steps"], eval_every=8, patience=1, learning_rate=1e-5,
                  warmup_steps=2, schedule="constant", weight_decay=0.0)

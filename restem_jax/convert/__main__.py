@@ -1,4 +1,4 @@
-r"""`python -m restem_jax.convert import|export`: models in and out of restem_jax.
+r"""`python -m restem_jax.convert import|export|assemble`: models in and out of restem_jax.
 
     python -m restem_jax.convert import --source=SRC --out=CKPT [--param_dtype=bfloat16]
         SRC: a Hugging Face model directory (config.json, *.safetensors [+ index],
@@ -63,7 +63,8 @@ def _require(flag, command: str) -> str:
 
 def main(argv):
   if len(argv) != 2 or argv[1] not in _COMMANDS:
-    raise app.UsageError(f"expected one command of {_COMMANDS}; got {argv[1:]}. {_USAGE}")
+    raise app.UsageError(f"expected one command, 'import' or 'export' or 'assemble'; got "
+                         f"{argv[1:]}. {_USAGE}")
   out = _require(_OUT, argv[1])
   if argv[1] == "import":
     from restem_jax.convert import importer  # pylint: disable=import-outside-toplevel

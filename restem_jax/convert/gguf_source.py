@@ -28,6 +28,7 @@ is dequantised.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -196,8 +197,10 @@ class GGUFSource:
       if tie and t.name == "output.weight":
         continue
       shape = tuple(int(s) for s in reversed(t.shape))
-      load = (lambda t=t: self._load_tied_embedding(t)) if tie and t.name == "token_embd.weight" \
-          else (lambda t=t, n=self._row_permutation_heads(t.name): self._load(t, n))
+      if tie and t.name == "token_embd.weight":
+        load = functools.partial(self._load_tied_embedding, t)
+      else:
+        load = functools.partial(self._load, t, self._row_permutation_heads(t.name))
       out[name] = LazyTensor(shape, np.float32, load, name)
     return LazyTensorMap(out)
 

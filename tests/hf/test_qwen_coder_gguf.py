@@ -17,6 +17,7 @@ tensors, where our importer dequantises all of them in 209 s; the export path co
 same dequantised weights through transformers' model code in minutes.
 """
 
+import os
 import subprocess
 import sys
 
@@ -59,12 +60,12 @@ PROMPTS = (
 
 
 @pytest.fixture(scope="module")
-def gguf_path(tmp_path_factory):
-  return MODEL.assemble(str(tmp_path_factory.mktemp("qwen_gguf")))
-
-
-@pytest.fixture(scope="module")
-def ckpt(gguf_path, tmp_path_factory):
+def ckpt(tmp_path_factory):
+  """The CLI's import of the assembled file; or $RESTEM_QWEN05_CKPT, an import of the same
+  file made earlier with the same CLI (saves the ~4 min import on a rerun)."""
+  if os.environ.get("RESTEM_QWEN05_CKPT"):
+    return os.environ["RESTEM_QWEN05_CKPT"]
+  gguf_path = MODEL.assemble(str(tmp_path_factory.mktemp("qwen_gguf")))
   out = str(tmp_path_factory.mktemp("qwen_ckpt") / "ckpt")
   run = subprocess.run([sys.executable, "-m", "restem_jax.convert", "import",
                         f"--source={gguf_path}", f"--out={out}"], capture_output=True, text=True,
