@@ -21,6 +21,7 @@ from restem_jax.sampling.sampler import SamplerConfig
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.sharding import partitioning
 from restem_jax.sharding.mesh import MeshConfig
+from restem_jax.training.lora import LoraConfig
 from restem_jax.training.optimizer import OptimizerConfig
 from restem_jax.training.trainer import TrainLoopConfig
 
@@ -128,6 +129,17 @@ def mstep_config(c) -> tuple[MStepConfig, TrainLoopConfig]:
   mstep = build(MStepConfig, "mstep", {k: m.pop(k) for k in _MSTEP_LOOP_FIELDS if k in m})
   m.setdefault("decay_steps", mstep.max_steps)
   opt = build(OptimizerConfig, "mstep", m)
-  loop = build(TrainLoopConfig, "train", dict(c.train.to_dict(), num_steps=mstep.max_steps,
+  train = c.train.to_dict()
+  train.pop("lora", None)  # lora_config reads it
+  loop = build(TrainLoopConfig, "train", dict(train, num_steps=mstep.max_steps,
                                               seed=c.seed, optimizer=opt))
   return mstep, loop
+
+
+def lora_config(c) -> LoraConfig | None:
+  """config.train.lora (rank, alpha, targets) -> LoraConfig; None when absent or rank 0
+  (every weight trains)."""
+  section = c.train.get("lora")
+  if not section or not section.get("rank"):
+    return None
+  return build(LoraConfig, "train.lora", _tuples(section.to_dict()))
