@@ -97,9 +97,9 @@ def run_mstep(model_cfg, loop_cfg: TrainLoopConfig, cfg: MStepConfig, mesh, rule
   if best["params"] is None:
     logging.warning("M-step: no fine-tuned step beat the init's validation reward %.4f "
                     "(curve %s); keeping the init.", init_reward, curve)
+    kept = None if init_adapters is None else host_arrays.restore(init_adapters)
     return MStepResult(init_params, 0, init_reward, curve, history, tokens, kept_init=True,
-                       dropped_overlong=trainer.dropped_overlong,
-                       adapters=None if init_adapters is None else host_arrays.restore(init_adapters))
+                       dropped_overlong=trainer.dropped_overlong, adapters=kept)
   best_trainable = host_arrays.restore(best["params"])
   return MStepResult(trainer.model_params(best_trainable), best["step"], best["reward"],
                      curve, history, tokens, dropped_overlong=trainer.dropped_overlong,
