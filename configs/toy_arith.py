@@ -125,6 +125,11 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       rows_per_micro=32,   # rows per micro-batch
       accum_steps=1,       # gradient accumulation micro-batches per step
       loss_chunk_len=512,  # positions per LM-head/softmax chunk of the loss; 0 = full BxTxV logits
+      lora=ml_collections.ConfigDict(dict(  # LoRA M-steps (restem_jax.training.lora)
+          rank=0,        # adapter rank r; 0 = full fine-tuning (every weight trains)
+          alpha=16.0,    # update = alpha / r * A B
+          targets=("q", "k", "v", "o", "gate", "up", "down"),  # projections adapted
+      )),
   ))
   c.estep = ml_collections.ConfigDict(dict(
       num_samples=8,       # N per train problem (paper: 32 MATH, 64 APPS; 8 fits the toy's budget)

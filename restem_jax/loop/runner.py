@@ -35,7 +35,7 @@ from restem_jax.loop import base_model, estep, evaluate, greedy_eval, manifest, 
 from restem_jax.loop import buckets, gold_check, length_check, mstep, preflight, report
 from restem_jax.loop import sandbox_policy
 from restem_jax.loop import tensorboard
-from restem_jax.loop import distill_reuse, eval_only, transfer
+from restem_jax.loop import distill_reuse, eval_only, transfer, tuning_policy
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.loop import task_setup
@@ -81,6 +81,8 @@ class Run:
       preflight.check_train_rows(self.train_cfg.rows_per_micro,
                                  mesh_lib.data_parallel_size(self.mesh))
     self.rules = run_config.logical_rules(c)
+    self.tuner = tuning_policy.for_config(run_config.lora_config(c), c.seed, self.model_cfg,
+                                          self.mesh, self.rules)  # full or LoRA M-steps
     self.sampler = Sampler(self.model_cfg, self.vocab, run_config.sampler_config(c), self.mesh,
                            run_config.sampling_rules(c))
     self.problems = {split: self._problems(split, limit) for split, limit in (
@@ -147,23 +149,24 @@ class Run:
     return lambda params: greedy_eval.greedy_pass1(params, problems, self.sampler, pool,
                                                    self.c.seed)["pass1"]
 
-  def fine_tune(self, name: str, init_params, examples, pool) -> tuple[object, dict]:
-    """Runs an M-step; returns (params, record) and saves the params under W/name."""
+  def fine_tune(self, name: str, init_params, examples, pool, tuning=None,
+                base_checkpoint: str = "") -> tuple[object, dict]:
+    """Runs an M-step; returns (params, record) and saves it under W/name (`self.tuner`:
+    the whole model, or LoRA adapters pointing at `base_checkpoint`)."""
     path = io.join(self.workdir, name)
     advance, close = _progress(f"{name} M-step", self.mstep_cfg.max_steps)
     try:
       result = mstep.run_mstep(self.model_cfg, self.train_cfg, self.mstep_cfg, self.mesh,
                                self.rules, init_params, examples, self.val_reward_fn(pool),
-                               progress=lambda _: advance())
+                               progress=lambda _: advance(), tuning=tuning)
     finally:
       close()
     if hosts.is_writer():
       io.rmtree(path)  # left by an interrupted run of this stage: not in the manifest
     hosts.barrier("fine_tune_clean")  # then every process saves its shards (Orbax collective)
-    model_checkpoint.save(path, result.params, self.model_cfg,
-                          tokenizer_dir=self.tokenizer_source,
-                          meta={"best_step": result.best_step,
-                                "val_reward": result.best_val_reward})
+    self.tuner.save(path, result, self.model_cfg, base_checkpoint=base_checkpoint,
+                    tokenizer_dir=self.tokenizer_source,
+                    meta={"best_step": result.best_step, "val_reward": result.best_val_reward})
     keep = ("step", "loss", "grad_norm", "learning_rate", "tokens_per_second", "target_tokens")
     record = {"checkpoint": path, "best_step": result.best_step,
               "val_reward": result.best_val_reward, "val_curve": result.val_curve,
@@ -262,17 +265,19 @@ class Run:
       logging.warning("iteration %d: the E-step kept no correct sample (%s); no M-step.", i,
                       e["verdicts"])
       return {"estep": e, "mstep": None, "eval": None}, policy, policy_path
-    init = base_params if self.loop.start_from == "base" else prev_params
+    init, tuning = self.tuner.start(base_params, prev_params, self.loop.start_from)
     examples = mstep.examples_from_kept(kept)
     name = f"iter_{i}/policy"
     holder = {}
 
     def do_mstep():
-      holder["params"], record = self.fine_tune(name, init, examples, pool)
+      holder["params"], record = self.fine_tune(name, init, examples, pool, tuning,
+                                                self.base_checkpoint)
       return record
 
     m = self.stage(f"iter_{i}/mstep", do_mstep)
-    params = holder["params"] if "params" in holder else self.restore(m["checkpoint"])
+    params = holder["params"] if "params" in holder else self.tuner.restore(
+        self, m["checkpoint"], base_params)
     ev = self.stage(f"iter_{i}/eval", lambda: self.evaluate(params, pool))
     return {"estep": e, "mstep": m, "eval": ev}, params, m["checkpoint"]
 
@@ -300,13 +305,16 @@ class Run:
 
     b = self.stage("base", do_base)
     base_params = holder["params"] if "params" in holder else self.restore(b["checkpoint"])
+    self.base_checkpoint = b["checkpoint"]
     with VerifierPool(c.verifier.num_workers, c.verifier.timeout_s, sandbox=sandbox) as pool:
       base_eval = self.stage("base_eval",
                              lambda: self.evaluate(base_params, pool, bucket_draws=True))
       sft = None
       if self.runs_sft:
         def do_sft():
-          params, record = self.fine_tune("sft", base_params, self.sft_examples(), pool)
+          init, tuning = self.tuner.start(base_params, base_params, "base")
+          params, record = self.fine_tune("sft", init, self.sft_examples(), pool, tuning,
+                                          self.base_checkpoint)
           record["eval"] = self.evaluate(params, pool)
           return record
         sft = self.stage("sft", do_sft)
