@@ -5,7 +5,7 @@
 
 PEFT computes `x W^T + (alpha / r) * x A^T B^T` with lora_A [r, in] and lora_B [out, r];
 ours is `x W + (alpha / r) * x A B` with A [in..., r] and B [r, out...] in the layouts of
-`restem_jax.model.hf_names` (HF rows are our output axes flattened), so lora_A = A
+`restem_jax.convert.hf_names` (HF rows are our output axes flattened), so lora_A = A
 flattened and transposed, lora_B = B flattened and transposed. Adapters come per layer
 (`layer_stack.to_disk`).
 """
