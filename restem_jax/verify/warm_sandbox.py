@@ -38,6 +38,7 @@ import signal
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 
 from restem_jax.verify import bubblewrap
@@ -50,8 +51,8 @@ _SERVER_FILES = ('warm_server.py', 'uid_sandbox.py')
 _START_TIMEOUT_S = 30.0
 _PR_SET_PDEATHSIG = 1
 _ANSWER_SLACK_S = 10.0  # the server's own wall cap, then its sweep
-_servers: dict = {}  # (pid, config) -> WarmServer of this process
-_failed_to_start: set = set()  # (pid, config) whose server would not start
+_servers: dict = {}  # (pid, thread, config) -> WarmServer of this process
+_failed_to_start: set = set()  # keys whose server would not start
 
 
 class ServerDied(RuntimeError):
@@ -86,13 +87,29 @@ class WarmServer:
   def __init__(self, config: SandboxConfig, mode: str):
     self.config, self.mode, self._count = config, mode, 0
     self.workdir = tempfile.mkdtemp(prefix='restem_warm_')
+    self._mount_ns = None
+    try:
+      self.proc = self._start()
+    except OSError:
+      shutil.rmtree(self.workdir, ignore_errors=True)
+      raise
+    try:
+      ready = self._answer(time.monotonic() + _START_TIMEOUT_S)
+      if mode == sandbox.UID_DROP:
+        self._mount_ns = os.stat(f'/proc/{ready["ready"]}/ns/mnt').st_ino
+    except (ServerDied, OSError, KeyError):
+      self.close()
+      raise
+
+  def _start(self) -> subprocess.Popen:
+    config = self.config
     os.chmod(self.workdir, 0o755)  # root's: the uid writes only its sample dir
     for name in _SERVER_FILES:
       shutil.copy(os.path.join(_HERE, name), os.path.join(self.workdir, name))
     python, prefix = bubblewrap.interpreter()
     argv = [python, '-I', 'warm_server.py', str(config.sandbox_uid)]
     preexec, self.inside = None, self.workdir
-    if mode == sandbox.BUBBLEWRAP:
+    if self.mode == sandbox.BUBBLEWRAP:
       argv = bubblewrap.bwrap_argv(self.workdir, argv, tmpfs_mb=config.tmpfs_mb,
                                    sandbox_uid=config.sandbox_uid, keep_root=True)
       self.inside = bubblewrap.WORKDIR_INSIDE
@@ -101,18 +118,10 @@ class WarmServer:
           self.workdir, prefix, config.tmpfs_mb, -1, shared_tmp=False))
     env = {'PATH': '/usr/local/bin:/usr/bin:/bin', 'LANG': 'C.UTF-8',
            'PYTHONIOENCODING': 'utf-8'}
-    self.proc = subprocess.Popen(
+    return subprocess.Popen(
         argv, cwd=self.workdir, env=env, stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         start_new_session=True, preexec_fn=preexec, close_fds=True)
-    self._mount_ns = None
-    try:
-      ready = self._answer(time.monotonic() + _START_TIMEOUT_S)
-      if mode == sandbox.UID_DROP:
-        self._mount_ns = os.stat(f'/proc/{ready["ready"]}/ns/mnt').st_ino
-    except (ServerDied, OSError, KeyError):
-      self.close()
-      raise
 
   def _answer(self, deadline: float) -> dict:
     fd = self.proc.stdout.fileno()
@@ -189,8 +198,14 @@ def _warm_applies(mode: str) -> bool:
       mode == sandbox.UID_DROP and uid_sandbox.namespaces_available())
 
 
+def _key(config: SandboxConfig) -> tuple:
+  """One server per thread: requests on one server are serial, and a bwrap
+  server dies with the thread that started it (``--die-with-parent``)."""
+  return os.getpid(), threading.get_ident(), config
+
+
 def _server(config: SandboxConfig, mode: str) -> WarmServer | None:
-  key = (os.getpid(), config)
+  key = _key(config)
   if key in _failed_to_start:
     return None
   if key not in _servers:
@@ -226,7 +241,7 @@ def run_python(files: dict[str, str], entry: str, config: SandboxConfig, *,
   except ServerDied as e:
     logging.warning('warm sandbox server died (%s); this run is cold, the next '
                     'starts a new server', e)
-    _servers.pop((os.getpid(), config)).close()
+    _servers.pop(_key(config)).close()
     return cold()
 
 
