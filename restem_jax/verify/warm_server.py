@@ -214,6 +214,8 @@ def _run(req, uid, mount_ns):
   out_r, out_w = os.pipe()
   err_r, err_w = os.pipe()
   deadline = time.monotonic() + req['timeout_s']
+  sys.stdout.flush()  # nothing of the server's may reach the program's pipes
+  sys.stderr.flush()
   pid = os.fork()
   if pid == 0:
     os.close(out_r)
