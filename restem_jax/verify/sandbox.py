@@ -8,8 +8,10 @@ byte cap and a wall cap after which the whole process group is SIGKILLed.
 RLIMIT_CPU (SIGXCPU, then SIGKILL one second later) is what normally ends a
 slow program: CPU time does not grow when the machine is busy, wall time does.
 
-``run_python`` is THE entry point for running untrusted code; its signature is
-stable. ``isolation_mode`` picks how, once per call:
+``run_python`` is the entry point for running untrusted code in a fresh
+sandbox; its signature is stable (``warm_sandbox.run_python`` takes the same
+arguments and runs the program through a long-lived sandboxed server, with
+this as its fallback). ``isolation_mode`` picks how, once per call:
 
 - ``bubblewrap`` when it works here (see ``bubblewrap.py``);
 - without it, as root: ``uid_drop`` (see ``uid_sandbox.py``: private
@@ -248,8 +250,8 @@ def run_python(files: dict[str, str], entry: str, config: SandboxConfig, *,
                extra_args: tuple[str, ...] = ()) -> RunResult:
   """Run ``python -I entry`` in a fresh sandbox holding ``files``.
 
-  The one public entry point for running untrusted code (see the module
-  docstring for how it is isolated); raises ``SandboxUnavailable`` when it
+  The public entry point for running untrusted code in a fresh sandbox (see
+  the module docstring for how it is isolated); raises ``SandboxUnavailable`` when it
   cannot be run safely under ``config``.
 
   Args:
