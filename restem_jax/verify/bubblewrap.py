@@ -35,8 +35,13 @@ def interpreter() -> tuple[str, str]:
 
 
 def bwrap_argv(workdir: str, argv: list[str], *, tmpfs_mb: int,
-               sandbox_uid: int) -> list[str]:
-  """Full command running ``argv`` inside bubblewrap with ``workdir`` as cwd."""
+               sandbox_uid: int, keep_root: bool = False) -> list[str]:
+  """Full command running ``argv`` inside bubblewrap with ``workdir`` as cwd.
+
+  ``keep_root``: as root, run ``argv`` as root inside the sandbox instead of
+  via ``setpriv`` as ``sandbox_uid``; only for ``warm_server.py``, trusted
+  code that drops to ``sandbox_uid`` in each child it forks for a sample.
+  """
   bwrap = shutil.which('bwrap')
   if bwrap is None:
     raise FileNotFoundError('bwrap not found on PATH')
@@ -60,7 +65,7 @@ def bwrap_argv(workdir: str, argv: list[str], *, tmpfs_mb: int,
           '--setenv', 'HOME', WORKDIR_INSIDE, '--setenv', 'TMPDIR', WORKDIR_INSIDE,
           '--setenv', 'LANG', 'C.UTF-8', '--setenv', 'PYTHONIOENCODING', 'utf-8',
           '--']
-  if root:
+  if root and not keep_root:
     setpriv = shutil.which('setpriv')
     if setpriv is None:
       raise FileNotFoundError('running as root needs setpriv (util-linux)')

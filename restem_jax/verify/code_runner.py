@@ -1,8 +1,9 @@
 """Checkers for code tasks: HumanEval, MBPP (and the toy code task), APPS.
 
-Each check is one fresh sandboxed ``python -I`` run per program with all its
-tests (APPS stdin/stdout problems need one run per input), see ``sandbox.py``
-for the isolation and ``harness_child.py`` for the anti-reward-hacking rules:
+Each check is one sandboxed run per program with all its tests (APPS
+stdin/stdout problems need one run per input): a child forked from the
+process's warm sandbox server (``warm_sandbox.py``), or a fresh ``python -I``
+(``sandbox.py``) where that does not apply; see ``sandbox.py`` for the isolation and ``harness_child.py`` for the anti-reward-hacking rules:
 passing requires a random nonce printed after the tests return, call-based
 results are serialised in the child and compared here, stdout is compared
 LiveCodeBench style (``output_compare.py``).
@@ -24,6 +25,7 @@ import secrets
 from restem_jax.verify import humaneval_format
 from restem_jax.verify import output_compare
 from restem_jax.verify import sandbox
+from restem_jax.verify import warm_sandbox
 from restem_jax.verify.sandbox_config import SandboxConfig
 from restem_jax.verify.verdict import CORRECT, ERROR, INCORRECT, TIMEOUT, Verdict
 
@@ -33,6 +35,12 @@ __all__ = ['SandboxConfig', 'check_humaneval', 'check_asserts', 'check_mbpp',
 _HARNESS = os.path.join(os.path.dirname(__file__), 'harness_child.py')
 _RESULT = re.compile(rb'RESTEM_RESULT (\{.*\})')
 _TARGET = re.compile(r'^\s*assert\s+(?:not\s+)?\(?\s*([A-Za-z_]\w*)\s*\(')
+
+
+def _run_python(files, entry, config: SandboxConfig, **kwargs) -> sandbox.RunResult:
+  """The sandbox entry point ``config`` asks for (see ``warm_sandbox.py``)."""
+  run = warm_sandbox.run_python if config.warm_server else sandbox.run_python
+  return run(files, entry, config, **kwargs)
 
 
 def _harness_source() -> str:
@@ -69,7 +77,7 @@ def _run_harness(sample: str, spec: dict, config: SandboxConfig, num_tests: int)
   nonce = secrets.token_hex(16)
   files = {'harness.py': _harness_source(), 'candidate.py': sample,
            'spec.json': json.dumps({**spec, 'nonce': nonce})}
-  run = sandbox.run_python(files, 'harness.py', config,
+  run = _run_python(files, 'harness.py', config,
                            cpu_time_s=config.cpu_time_s * max(1, num_tests))
   lines = run.stdout.rstrip(b'\n').split(b'\n')
   passed = (run.returncode == 0 and not run.timed_out and len(lines) >= 2
@@ -153,7 +161,7 @@ def _check_stdio(sample: str, io: dict, config: SandboxConfig) -> Verdict:
   for i, (stdin, want) in enumerate(zip(io['inputs'], io['outputs'])):
     if isinstance(stdin, list):
       stdin = '\n'.join(map(str, stdin))
-    run = sandbox.run_python({'main.py': sample}, 'main.py', config,
+    run = _run_python({'main.py': sample}, 'main.py', config,
                              stdin=str(stdin))
     if run.cpu_exceeded:
       return Verdict(TIMEOUT, f'cpu_time_exceeded:test={i}')

@@ -8,8 +8,10 @@ byte cap and a wall cap after which the whole process group is SIGKILLed.
 RLIMIT_CPU (SIGXCPU, then SIGKILL one second later) is what normally ends a
 slow program: CPU time does not grow when the machine is busy, wall time does.
 
-``run_python`` is THE entry point for running untrusted code; its signature is
-stable. ``isolation_mode`` picks how, once per call:
+``run_python`` is the entry point for running untrusted code in a fresh
+sandbox; its signature is stable (``warm_sandbox.run_python`` takes the same
+arguments and runs the program through a long-lived sandboxed server, with
+this as its fallback). ``isolation_mode`` picks how, once per call:
 
 - ``bubblewrap`` when it works here (see ``bubblewrap.py``);
 - without it, as root: ``uid_drop`` (see ``uid_sandbox.py``: private
@@ -135,7 +137,8 @@ def uid_sandbox_probe(sandbox_uid: int, tmpfs_mb: int) -> bubblewrap.Probe:
   return bubblewrap.Probe(True, 'ok')
 
 
-def _processes_of(uid: int) -> int:
+def processes_of(uid: int) -> int:
+  """How many processes of ``uid`` exist on this host (for RLIMIT_NPROC)."""
   count = 0
   for pid in os.listdir('/proc'):
     if pid.isdigit():
@@ -149,6 +152,18 @@ def _processes_of(uid: int) -> int:
 def cpu_limit_seconds(cpu_time_s: float) -> int:
   """RLIMIT_CPU soft limit for a run allowed ``cpu_time_s`` of test CPU time."""
   return math.ceil(cpu_time_s) + 1  # + 1 s for interpreter start-up
+
+
+def cpu_exceeded(returncode: int, cpu_used: float, cpu_s: int) -> bool:
+  """Whether a run that exited with ``returncode`` hit its RLIMIT_CPU ``cpu_s``.
+
+  SIGXCPU (bwrap reports 128 + signal), or SIGKILL at the hard limit when
+  SIGXCPU was caught (rusage, which rounds to scheduler ticks, then says the
+  limit was reached; it only sees the tree outside bubblewrap). A program
+  faking the status only gets itself a ``timeout`` (reward 0).
+  """
+  return returncode in _XCPU_STATUSES or (
+      returncode in _KILL_STATUSES and cpu_used >= 0.9 * cpu_s)
 
 
 def _preexec(config: SandboxConfig, cpu_s: int, nproc: int, drop):
@@ -235,8 +250,8 @@ def run_python(files: dict[str, str], entry: str, config: SandboxConfig, *,
                extra_args: tuple[str, ...] = ()) -> RunResult:
   """Run ``python -I entry`` in a fresh sandbox holding ``files``.
 
-  The one public entry point for running untrusted code (see the module
-  docstring for how it is isolated); raises ``SandboxUnavailable`` when it
+  The public entry point for running untrusted code in a fresh sandbox (see
+  the module docstring for how it is isolated); raises ``SandboxUnavailable`` when it
   cannot be run safely under ``config``.
 
   Args:
@@ -279,7 +294,7 @@ def _run_in_workdir(files, entry, config, stdin, timeout_s, cpu_time_s,
     if root:
       for name in os.listdir(workdir) + ['']:
         os.chown(os.path.join(workdir, name), uid, uid)
-    nproc = config.max_processes + (_processes_of(uid) if uid != 0 else 0)
+    nproc = config.max_processes + (processes_of(uid) if uid != 0 else 0)
     cpu_s = cpu_limit_seconds(cpu_time_s)
     if mode != UID_DROP:
       return _launch(argv, workdir, stdin is not None, config, timeout_s, cpu_s,
@@ -359,13 +374,8 @@ def _launch(argv, workdir, has_stdin, config, timeout_s, cpu_s, preexec,
       return RunResult(None, out, err, True, False, sandboxed, isolation=mode)
     _kill_group(proc)  # leftovers of the session, if any
     returncode, cpu_used = waited
-    # SIGXCPU (bwrap reports 128 + signal), or SIGKILL at the hard limit when
-    # SIGXCPU was caught (rusage, which rounds to scheduler ticks, then says
-    # the limit was reached; it only sees the tree outside bubblewrap). A
-    # program faking the status only gets itself a ``timeout`` (reward 0).
-    cpu_exceeded = (returncode in _XCPU_STATUSES or (
-        returncode in _KILL_STATUSES and cpu_used >= 0.9 * cpu_s))
-    return RunResult(returncode, out, err, False, False, sandboxed, cpu_exceeded,
+    return RunResult(returncode, out, err, False, False, sandboxed,
+                     cpu_exceeded(returncode, cpu_used, cpu_s),
                      isolation=mode)
   finally:
     proc.stdout.close()

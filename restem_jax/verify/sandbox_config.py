@@ -33,6 +33,10 @@ class SandboxConfig:
       fallback is always the uid drop of ``uid_sandbox.py``, never root.
     sandbox_uid: unprivileged uid/gid the program runs as when the host
       process is root (root ignores RLIMIT_NPROC); 65534 is ``nobody``.
+    warm_server: code checkers run programs through one long-lived sandboxed
+      server per process, a forked child per program (``warm_sandbox.py``),
+      where it applies (as root, in the ``bubblewrap`` or ``uid_drop`` mode);
+      False: a fresh sandbox and interpreter per program.
   """
   timeout_s: float = 10.0
   cpu_time_s: float = 4.0
@@ -46,6 +50,7 @@ class SandboxConfig:
   require_bubblewrap: bool = False
   allow_unsandboxed: bool = False
   sandbox_uid: int = 65534
+  warm_server: bool = True
 
   def __post_init__(self):
     for name in ('timeout_s', 'cpu_time_s', 'memory_mb', 'max_output_bytes', 'max_processes',

@@ -61,15 +61,20 @@ def _under(path: str, parent: str) -> bool:
   return path == parent or path.startswith(parent + '/')
 
 
-def _private_mounts(libc, workdir: str, prefix: str, tmpfs_mb: int) -> None:
-  """Hide the shared writable/private dirs; bind back the work dir and prefix."""
+def _private_mounts(libc, workdir: str, prefix: str, tmpfs_mb: int,
+                    shared_tmp: bool) -> None:
+  """Hide the shared writable/private dirs; bind back the work dir and prefix.
+
+  ``shared_tmp``: the new ``/tmp``, ``/var/tmp``, ``/dev/shm`` are world
+  writable (1777); else root's alone (0755), as inside bubblewrap.
+  """
   _mount(libc, None, '/', None, _MS_REC | _MS_PRIVATE)
   work_fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
   hidden = [d for d in HIDDEN_DIRS if os.path.isdir(d) and not os.path.islink(d)]
   prefix_hidden = any(_under(prefix, d) for d in hidden)
   prefix_fd = os.open(prefix, os.O_RDONLY | os.O_DIRECTORY) if prefix_hidden else -1
   for d in hidden:
-    mode = '1777' if d in ('/tmp', '/var/tmp', '/dev/shm') else '0755'
+    mode = '1777' if shared_tmp and d in ('/tmp', '/var/tmp', '/dev/shm') else '0755'
     _mount(libc, 'tmpfs', d, 'tmpfs', _MS_NOSUID | _MS_NODEV,
            f'size={tmpfs_mb << 20},mode={mode}')
   for fd, target, flags in ((work_fd, workdir, 0),
@@ -91,13 +96,12 @@ def child_setup(workdir: str, prefix: str, uid: int, tmpfs_mb: int,
   ``ns_report_fd``: write end of a pipe that receives the inode of the child's
   mount namespace (8 bytes), for ``kill_leftovers``; -1 for none.
   """
+  enter = namespace_setup(workdir, prefix, tmpfs_mb, ns_report_fd, shared_tmp=True)
+
   def setup():
     libc = _libc()
     if namespaces:
-      _check(libc.unshare(_NAMESPACES), 'unshare')
-      _private_mounts(libc, workdir, prefix, tmpfs_mb)
-      if ns_report_fd >= 0:
-        os.write(ns_report_fd, os.stat('/proc/self/ns/mnt').st_ino.to_bytes(8, 'little'))
+      enter()
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)
@@ -105,6 +109,23 @@ def child_setup(workdir: str, prefix: str, uid: int, tmpfs_mb: int,
       raise OSError('could not drop privileges')
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
   return setup
+
+
+def namespace_setup(workdir: str, prefix: str, tmpfs_mb: int, ns_report_fd: int,
+                    *, shared_tmp: bool):
+  """Step 1 alone (new namespaces and private mounts), for a preexec_fn.
+
+  ``child_setup`` runs it before dropping the uid; ``warm_sandbox`` runs it for
+  its server (root inside the namespaces; each sample drops the uid itself,
+  with ``shared_tmp=False`` so the samples share no writable dir).
+  """
+  def enter():
+    libc = _libc()
+    _check(libc.unshare(_NAMESPACES), 'unshare')
+    _private_mounts(libc, workdir, prefix, tmpfs_mb, shared_tmp)
+    if ns_report_fd >= 0:
+      os.write(ns_report_fd, os.stat('/proc/self/ns/mnt').st_ino.to_bytes(8, 'little'))
+  return enter
 
 
 @functools.lru_cache(maxsize=None)

@@ -1,7 +1,9 @@
 """The issue's isolation vectors, run through the real sandbox in both modes.
 
-Each vector runs twice: inside bubblewrap (skipped when it does not work here),
-and in the fallback without it (``SandboxConfig(use_bubblewrap=False)``: as
+Each vector runs through both runners, ``cold`` (``sandbox.run_python``: a
+fresh sandbox per program) and ``warm`` (``warm_sandbox.run_python``: a child
+forked from the process's sandboxed server), and in both modes: inside
+bubblewrap (skipped when it does not work here), and in the fallback without it (``SandboxConfig(use_bubblewrap=False)``: as
 root, private namespaces then an unprivileged uid, see ``uid_sandbox.py``). The
 fallback runs in a child process inside its own pids cgroup (``pids_cgroup.py``),
 a bound a sandbox bug cannot escape; afterwards the cgroup must be empty (the
@@ -10,6 +12,7 @@ be left on the host. Each program gets a 2 s budget; "fails" means the
 program's own success marker never appears.
 """
 
+import dataclasses
 import json
 import os
 import socket
@@ -22,8 +25,7 @@ import uuid
 import pytest
 
 import pids_cgroup
-from restem_jax.verify import code_runner, uid_sandbox
-from restem_jax.verify.sandbox import run_python
+from restem_jax.verify import code_runner, sandbox, uid_sandbox, warm_sandbox
 from restem_jax.verify.sandbox_config import SandboxConfig
 
 CONFIG = SandboxConfig(timeout_s=2.0)
@@ -56,11 +58,15 @@ def _wait_no_processes(uid, seconds=3.0):
   return left
 
 
-def _bounded(call, code, kwargs=None):
-  """One sandbox call in the fallback, in a child inside a fresh pids cgroup."""
+def _bounded(call, code, runner, kwargs=None):
+  """One sandbox call in the fallback, in a child inside a fresh pids cgroup.
+
+  ``code``: a program, or a list of programs run one after the other (the
+  result is the last one's).
+  """
   request = {'call': call, 'code': code, 'kwargs': kwargs or {},
              'config': {'timeout_s': CONFIG.timeout_s, 'use_bubblewrap': False,
-                        'sandbox_uid': TEST_UID}}
+                        'sandbox_uid': TEST_UID, 'warm_server': runner == 'warm'}}
   env = {**os.environ, 'PYTHONPATH': _REPO}
   with pids_cgroup.PidsCgroup(max_pids=256) as cgroup:
     child = subprocess.run([sys.executable, _CHILD, json.dumps(request)],
@@ -73,40 +79,52 @@ def _bounded(call, code, kwargs=None):
   return json.loads(child.stdout.strip().split('\n')[-1])
 
 
-def _run_fallback(code, **kw):
-  out = _bounded('run_python', code, kw)
+def _run_fallback(runner, code, **kw):
+  out = _bounded('run_python', code, runner, kw)
   assert out['isolation'] == 'uid_drop'
   out['stdout'] = out['stdout'].encode('latin-1')
   out['stderr'] = out['stderr'].encode('latin-1')
   return types.SimpleNamespace(**out), out['wall']
 
 
-def _run_bubblewrap(code, **kw):
-  start = time.monotonic()
-  result = run_python({'main.py': code}, 'main.py', CONFIG, **kw)
+def _run_bubblewrap(runner, code, **kw):
+  run_python = warm_sandbox.run_python if runner == 'warm' else sandbox.run_python
+  codes = code if isinstance(code, list) else [code]
+  run_python({'main.py': 'pass'}, 'main.py', CONFIG)  # a warm server starts once
+  for code in codes:
+    start = time.monotonic()
+    result = run_python({'main.py': code}, 'main.py', CONFIG, **kw)
   assert result.sandboxed
   return result, time.monotonic() - start
 
 
+@pytest.fixture(params=['cold', 'warm'])
+def runner(request):
+  return request.param
+
+
 @pytest.fixture(params=['bubblewrap', 'fallback'])
-def mode(request, bwrap_ok):
+def mode(request, bwrap_ok, runner):
   if request.param == 'bubblewrap' and not bwrap_ok:
     pytest.skip('bubblewrap does not work here')
   if request.param == 'fallback' and not pids_cgroup.available():
     pytest.skip('the fallback vectors need root and a pids cgroup to bound them')
-  return request.param
+  if runner == 'warm' and os.geteuid() != 0:
+    pytest.skip('the warm server runs only as root (else it is the cold runner)')
+  return request.param, runner
 
 
 @pytest.fixture
 def isolated(mode):
   """Like ``mode``, but skips the fallback where the kernel refuses namespaces."""
-  if mode == 'fallback' and not uid_sandbox.namespaces_available():
+  if mode[0] == 'fallback' and not uid_sandbox.namespaces_available():
     pytest.skip('without namespaces the fallback shares the network and /tmp')
   return mode
 
 
 def _run(mode, code, **kw):
-  return (_run_bubblewrap if mode == 'bubblewrap' else _run_fallback)(code, **kw)
+  where, runner = mode
+  return (_run_bubblewrap if where == 'bubblewrap' else _run_fallback)(runner, code, **kw)
 
 
 @pytest.mark.parametrize('code', ['while True: pass', 'import time\ntime.sleep(100)',
@@ -160,7 +178,7 @@ def test_runs_unprivileged_without_groups_or_inherited_fds(mode):
   result, _ = _run(mode, code)
   ids, fds = result.stdout.decode().strip().split('\n')
   if os.geteuid() == 0:
-    uid = CONFIG.sandbox_uid if mode == 'bubblewrap' else TEST_UID
+    uid = CONFIG.sandbox_uid if mode[0] == 'bubblewrap' else TEST_UID
     assert ids == f'{uid} {uid} {uid} []'
   assert set(json.loads(fds)) <= {0, 1, 2, 3}  # 3: listdir's own descriptor
 
@@ -169,7 +187,7 @@ def test_fork_bomb_is_contained_and_leaves_nothing(mode):
   code = ('import os\nwhile True:\n  try:\n    os.fork()\n  except OSError:\n    pass')
   result, wall = _run(mode, code)
   assert result.timed_out and wall < CONFIG.timeout_s + 1.0
-  if os.geteuid() == 0 and mode == 'bubblewrap':
+  if os.geteuid() == 0 and mode[0] == 'bubblewrap':
     assert _wait_no_processes(CONFIG.sandbox_uid) == []
 
 
@@ -178,7 +196,7 @@ def test_setsid_fork_bomb_leaves_nothing(mode):
           '  except OSError:\n    pass')
   result, _ = _run(mode, code)
   assert result.timed_out
-  if os.geteuid() == 0 and mode == 'bubblewrap':
+  if os.geteuid() == 0 and mode[0] == 'bubblewrap':
     assert _wait_no_processes(CONFIG.sandbox_uid) == []
 
 
@@ -227,9 +245,53 @@ def test_writes_outside_private_tmp_have_no_effect(isolated, tmp_path):
 
 def test_sample_killing_its_group_and_parent_is_just_a_failure(mode):
   code = 'import os, signal\nos.killpg(0, signal.SIGKILL)\nos.kill(os.getppid(), signal.SIGKILL)'
-  if mode == 'bubblewrap':
-    verdict = code_runner.check_asserts(code, ['assert True'], '', CONFIG).status
+  where, runner = mode
+  if where == 'bubblewrap':
+    config = dataclasses.replace(CONFIG, warm_server=runner == 'warm')
+    verdict = code_runner.check_asserts(code, ['assert True'], '', config).status
   else:
-    verdict = _bounded('check_asserts', code)['status']
+    verdict = _bounded('check_asserts', code, runner)['status']
   assert verdict == 'incorrect'
   assert os.getpid() > 0  # this process survived
+
+
+def test_a_sample_sees_nothing_of_the_sample_before(isolated):
+  """Files, interpreter state, IPC and processes of one run are gone in the next."""
+  leave = ('import os, sys, json, subprocess\n'
+           'for p in ["left.txt", "../left.txt", "/tmp/left.txt", "/dev/shm/left.txt",\n'
+           '          os.path.expanduser("~/left2.txt"), "/var/tmp/left.txt"]:\n'
+           '  try:\n    open(p, "w").write("x")\n  except OSError:\n    pass\n'
+           'json.LEFT = 1; sys.modules["left_mod"] = json\n'
+           'subprocess.Popen(["sleep", "30"], start_new_session=True)\n'
+           'print("left")')
+  look = ('import os, sys, json, glob\n'
+          'found = [p for p in ["left.txt", "../left.txt", "/tmp/left.txt",\n'
+          '         "/dev/shm/left.txt", "/var/tmp/left.txt"] if os.path.exists(p)]\n'
+          'found += glob.glob("../*/left*.txt") + glob.glob(os.path.expanduser("~/left*"))\n'
+          'found += ["json.LEFT"] if hasattr(json, "LEFT") else []\n'
+          'found += ["left_mod"] if "left_mod" in sys.modules else []\n'
+          'def cmdline(p):\n'
+          '  try:\n'
+          '    if os.stat("/proc/" + p).st_uid == os.getuid():\n'
+          '      return open(f"/proc/{p}/cmdline", "rb").read()\n'
+          '  except OSError:\n    pass\n'
+          '  return b""\n'
+          'found += ["sleep"] if any(b"sleep" in cmdline(p) for p in os.listdir("/proc")\n'
+          '                          if p.isdigit()) else []\n'
+          'print("found", sorted(found))')
+  result, _ = _run(isolated, [leave, look])
+  assert result.stdout == b'found []\n', result.stdout + result.stderr
+
+
+def test_warm_runs_give_the_cold_verdicts(bwrap_ok):
+  if not bwrap_ok or os.geteuid() != 0:
+    pytest.skip('needs bubblewrap and root')
+  cases = {'assert True': 'correct', 'assert False': 'incorrect',
+           'import os\nos._exit(0)': 'incorrect', 'while True: pass': 'timeout',
+           'def f(:': 'incorrect', 'import sys\nsys.exit(0)': 'incorrect'}
+  for code, want in cases.items():
+    program = code if 'assert' not in code else 'x = 1'
+    tests = [code] if 'assert' in code else ['assert True']
+    got = [code_runner.check_asserts(program, tests, '', dataclasses.replace(
+        CONFIG, warm_server=warm, cpu_time_s=0.5)) for warm in (False, True)]
+    assert got[0] == got[1] and got[0].status == want, (code, got)
