@@ -60,7 +60,8 @@ class VerifierPool:
 
   Args:
     num_workers: worker processes (each runs one job at a time).
-    timeout_s: per-item wall deadline in seconds, counted from dispatch: a
+    timeout_s: per-item wall deadline in seconds, counted from when the item
+      starts on a worker (after the jobs sent ahead of it): a
       generous safety net over all of a sample's runs (code checkers limit
       each test's CPU time, see ``SandboxConfig.cpu_time_s``).
     recycle_after: restart a worker after this many jobs.
