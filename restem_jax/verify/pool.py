@@ -10,7 +10,9 @@ sampling while futures resolve. Guarantees:
   after ``kill_grace_s``, and a fresh worker is started;
 - a worker that dies (a checker crashed it, a sample killed its group, the
   OOM killer) turns its job into ``error:worker_died`` and is replaced;
-- workers are recycled after ``recycle_after`` jobs (sympy caches grow);
+- workers are recycled after ``recycle_after`` jobs (sympy caches grow); the
+  replacement is started when the last job is sent to the old worker, so
+  the recycle does not stall on its imports;
 - up to ``max_in_flight`` jobs are sent to a worker ahead of time (the backlog
   shared evenly between workers), so a checker that takes a few milliseconds
   does not wait for a round trip through this process per item; a worker
@@ -209,6 +211,8 @@ class VerifierPool:
           if slot.job is pending:
             self._replace(slot, Verdict(ERROR, 'worker_died:before_job'))
           break  # else EOF on its reader answers the job it was running
+        if slot.jobs_done + len(slot.jobs) >= self._recycle_after:
+          slot.prepare_spare()  # its last job is sent: start the next one
 
   def _replace(self, slot, verdict: Verdict | None) -> None:
     """Retire ``slot``'s process, answer its running job with ``verdict``, respawn.
@@ -282,8 +286,9 @@ class VerifierPool:
         self._check_deadlines()
     finally:
       for slot in self._slots:
-        slot.process.stop()
-        self._retiring.append(slot.process)
+        for process in slot.processes():
+          process.stop()
+          self._retiring.append(process)
       for handle in self._retiring:
         handle.terminate(self._kill_grace_s)
         handle.wait_dead()

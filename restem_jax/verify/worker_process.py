@@ -108,16 +108,21 @@ class WorkerHandle:
 
   def __init__(self, config):
     self._config = config
+    self._spare = None  # (WorkerProcess, its start time) started ahead
     self._spawn()
 
   def _spawn(self) -> None:
-    self.process = WorkerProcess(self._config)
+    started = time.monotonic()
+    if self._spare is not None:
+      (self.process, started), self._spare = self._spare, None
+    else:
+      self.process = WorkerProcess(self._config)
     self.ready = False
     self.jobs: collections.deque = collections.deque()
     self._sizes: collections.deque[int] = collections.deque()  # pickled, per job
     self.pipe_bytes = 0  # sum of ``_sizes``
     self.deadline = float('inf')
-    self.start_deadline = time.monotonic() + _START_TIMEOUT_S
+    self.start_deadline = started + _START_TIMEOUT_S
     self.jobs_done = 0
 
   @property
@@ -178,8 +183,21 @@ class WorkerHandle:
   def exit_code(self) -> str:
     return self.process.exit_code()
 
+  def prepare_spare(self) -> None:
+    """Start the next process now, so a recycle does not wait for its imports.
+
+    Its ``('ready', pid)`` waits in its pipe until ``retire`` swaps it in.
+    """
+    if self._spare is None:
+      self._spare = (WorkerProcess(self._config), time.monotonic())
+
+  def processes(self) -> list[WorkerProcess]:
+    """The current process and the spare, if one was started."""
+    return [self.process] + ([self._spare[0]] if self._spare else [])
+
   def retire(self) -> WorkerProcess:
-    """Detach the current process (to be stopped or killed) and respawn."""
+    """Detach the current process (to be stopped or killed) and replace it
+    with the spare, or a new process if none was started."""
     old = self.process
     self._spawn()
     return old

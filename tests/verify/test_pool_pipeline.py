@@ -3,10 +3,12 @@
 A worker gets several jobs at once; these tests check that a job's deadline
 starts when it starts running (not when it was sent), that the jobs queued
 behind one that hangs or kills its worker still get their own verdicts, and
-that large samples queued behind a hung job never block the pool.
+that large samples queued behind a hung job never block the pool, and that
+a recycled worker's replacement is started ahead of time.
 """
 
 import json
+import os
 import time
 
 from restem_jax.verify.pool import VerifierPool
@@ -66,3 +68,22 @@ def test_backlog_is_shared_between_workers():
     elapsed = time.monotonic() - start
   assert all(v.status == 'correct' for v in verdicts)
   assert elapsed < 3.5  # 2 per worker: ~2 s; all on one worker: >= 4 s
+
+
+def _started_s_after_boot(pid: int) -> float:
+  fields = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()
+  return int(fields[19]) / os.sysconf('SC_CLK_TCK')  # field 22: starttime
+
+
+def test_recycle_swaps_in_a_worker_started_ahead():
+  with VerifierPool(1, timeout_s=20.0, recycle_after=3) as pool:
+    _warm(pool)  # job 1 of the first worker
+    # Its third and last job is sent with the slow one: the replacement
+    # starts then, not when the first worker retires after that job.
+    futures = [pool.submit('_debug_sleep', '3', {}), pool.submit(*_OK)]
+    assert [f.result(timeout=60).status for f in futures] == ['correct'] * 2
+    last_job_done = time.clock_gettime(time.CLOCK_BOOTTIME)
+    replacement = pool.submit('_debug_modules', '', {}).result(timeout=60)
+    pid = json.loads(replacement.detail)['pid']
+    assert _started_s_after_boot(pid) < last_job_done - 1.0
+    assert pool.metrics()['worker_recycles'] == 1
