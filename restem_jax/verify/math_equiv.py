@@ -14,18 +14,21 @@ strings only. Everything here must still run inside a killable worker process
 (see ``pool.py``): no timeout is enforced in this module.
 """
 
+import functools
 import math
 import re
 
 import sympy
 from latex2sympy2_extended import latex2sympy
 
+from restem_jax.verify import math_normalize
 from restem_jax.verify import math_structure
 
 _REL_TOL = 1e-9
 _MAX_DIGITS = 10_000  # larger integer powers are not evaluated
 _POWER = re.compile(r'(\d+(?:\.\d+)?)\s*\^\s*\{?\s*\(?\s*(\d+)')
 _FACTORIAL = re.compile(r'(\d+)\s*!')
+_PARSE_CACHE_SIZE = 4096  # distinct answer strings kept parsed per worker
 
 
 class TooLargeToEvaluate(ValueError):
@@ -63,8 +66,13 @@ def check_size(s: str) -> None:
       raise TooLargeToEvaluate(f'{n}! has too many digits')
 
 
+@functools.lru_cache(maxsize=_PARSE_CACHE_SIZE)
 def parse(s: str):
-  """sympy object for a normalised scalar answer (raises on failure)."""
+  """sympy object for a normalised scalar answer (raises on failure).
+
+  Cached: a gold answer is compared with every sample of its problem, and
+  sympy objects are immutable. Failures are not cached (they re-raise).
+  """
   check_size(s)
   expr = latex2sympy(s)
   if isinstance(expr, sympy.Eq) and isinstance(expr.lhs, sympy.Symbol):
@@ -103,10 +111,22 @@ def sympy_equal(a, b) -> bool:
   return sympy.simplify(a - b) == 0
 
 
+def _is_canonical_number(s: str) -> bool:
+  """True for an integer or reduced ``p/q`` exactly as ``canonical_number`` writes it.
+
+  latex2sympy parses such a string to a sympy ``Rational`` of the same value,
+  which ``sympy_equal`` compares exactly, so two different canonical strings
+  are never equal and need no parsing.
+  """
+  return math_normalize.canonical_number(s) == s
+
+
 def scalars_equal(gold: str, pred: str) -> bool:
   """Equivalence of two normalised scalar answers."""
   if gold == pred:
     return True
+  if _is_canonical_number(gold) and _is_canonical_number(pred):
+    return False  # distinct reduced p/q strings: distinct rationals
   try:
     a, b = parse(gold), parse(pred)
   except TooLargeToEvaluate:

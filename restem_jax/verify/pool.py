@@ -5,12 +5,21 @@ sampling while futures resolve. Guarantees:
 
 - every job gets a ``Verdict`` (correct / incorrect / timeout / error with a
   detail), never an exception or a silent 0;
-- a job not answered ``timeout_s`` (+ ``slack_s``) after it reached a worker
-  ends as ``timeout``: the worker's process group gets SIGTERM, then SIGKILL
+- a job not answered ``timeout_s`` (+ ``slack_s``) after it started on a
+  worker ends as ``timeout``: the worker's process group gets SIGTERM, then SIGKILL
   after ``kill_grace_s``, and a fresh worker is started;
 - a worker that dies (a checker crashed it, a sample killed its group, the
   OOM killer) turns its job into ``error:worker_died`` and is replaced;
-- workers are recycled after ``recycle_after`` jobs (sympy caches grow);
+- workers are recycled after ``recycle_after`` jobs (5,000: sympy's caches
+  are bounded, a math worker levels off near 70 MiB within 1,500 jobs, and
+  each fresh worker re-pays ~1.5 s of cold parser and cache state); the
+  replacement is started once half of the old worker's jobs are sent, so
+  the recycle does not stall on its imports (~0.7 s CPU);
+- up to ``max_in_flight`` jobs are sent to a worker ahead of time (the backlog
+  shared evenly between workers), so a checker that takes a few milliseconds
+  does not wait for a round trip through this process per item; a worker
+  runs them in order, and those not yet started when it is replaced run again
+  on another worker;
 - a ``timeout`` verdict is re-checked once (the job runs again, first in the
   queue) and the second verdict is final: a correct program unlucky enough to
   meet a load spike is not scored 0 for it. ``metrics()['timeout_rechecks']``
@@ -30,6 +39,7 @@ import os
 import threading
 import time
 from multiprocessing import connection
+from multiprocessing import reduction
 from typing import Sequence
 
 from restem_jax.verify import checkers as checkers_lib
@@ -54,7 +64,8 @@ class VerifierPool:
 
   Args:
     num_workers: worker processes (each runs one job at a time).
-    timeout_s: per-item wall deadline in seconds, counted from dispatch: a
+    timeout_s: per-item wall deadline in seconds, counted from when the item
+      starts on a worker (after the jobs sent ahead of it): a
       generous safety net over all of a sample's runs (code checkers limit
       each test's CPU time, see ``SandboxConfig.cpu_time_s``).
     recycle_after: restart a worker after this many jobs.
@@ -63,17 +74,20 @@ class VerifierPool:
     slack_s: grace past ``timeout_s`` before a silent worker is killed.
     kill_grace_s: time between SIGTERM and SIGKILL.
     recheck_timeouts: run a job that ended as ``timeout`` once more.
+    max_in_flight: jobs sent ahead to one worker (1: one at a time).
   """
 
   def __init__(self, num_workers: int, timeout_s: float,
-               recycle_after: int = 500, sandbox: SandboxConfig | None = None,
+               recycle_after: int = 5000, sandbox: SandboxConfig | None = None,
                memory_mb: int = 2048, slack_s: float = 1.0,
-               kill_grace_s: float = 0.5, recheck_timeouts: bool = True):
-    if num_workers < 1 or timeout_s <= 0 or recycle_after < 1 or memory_mb < 256:
+               kill_grace_s: float = 0.5, recheck_timeouts: bool = True,
+               max_in_flight: int = 16):
+    if (num_workers < 1 or timeout_s <= 0 or recycle_after < 1
+        or memory_mb < 256 or max_in_flight < 1):
       raise ValueError(
           'VerifierPool needs num_workers >= 1, timeout_s > 0, recycle_after '
-          f'>= 1, memory_mb >= 256; got {num_workers}, {timeout_s}, '
-          f'{recycle_after}, {memory_mb}')
+          f'>= 1, memory_mb >= 256, max_in_flight >= 1; got {num_workers}, '
+          f'{timeout_s}, {recycle_after}, {memory_mb}, {max_in_flight}')
     sandbox = sandbox or SandboxConfig()
     sandbox = dataclasses.replace(
         sandbox, timeout_s=min(sandbox.timeout_s, timeout_s))
@@ -81,6 +95,7 @@ class VerifierPool:
     self._timeout_s, self._slack_s = timeout_s, slack_s
     self._kill_grace_s, self._recycle_after = kill_grace_s, recycle_after
     self._recheck_timeouts = recheck_timeouts
+    self._max_in_flight = max_in_flight
     self._lock = threading.Lock()
     self._queue: collections.deque[_Pending] = collections.deque()
     self._counts = collections.Counter({s: 0 for s in STATUSES})
@@ -163,29 +178,57 @@ class VerifierPool:
     if not pending.future.done():
       pending.future.set_result(verdict)
 
+  def _window(self) -> int:
+    """Jobs to keep in flight per worker: the backlog shared evenly, capped."""
+    outstanding = len(self._queue) + sum(len(s.jobs) for s in self._slots)
+    share = -(-outstanding // len(self._slots))
+    return max(1, min(self._max_in_flight, share))
+
+  def _take(self, slot):
+    """Pop the next job and its pickled message if it fits ``slot``, else None."""
+    with self._lock:
+      while self._queue:
+        candidate = self._queue[0]
+        message = reduction.ForkingPickler.dumps(
+            (candidate.item_id, *candidate.job))
+        if not slot.fits(message):
+          return None
+        self._queue.popleft()
+        if candidate.future.running() or \
+            candidate.future.set_running_or_notify_cancel():
+          return candidate, message
+    return None
+
   def _dispatch(self) -> None:
     now = time.monotonic()
+    window = self._window()
     for slot in self._slots:
-      if not (slot.ready and slot.job is None):
-        continue
-      with self._lock:
-        pending = None
-        while self._queue and pending is None:
-          candidate = self._queue.popleft()
-          if (candidate.rechecked and candidate.future.running()) or \
-              candidate.future.set_running_or_notify_cancel():
-            pending = candidate
-      if pending is None:
-        return
-      if not slot.send(pending, now + self._timeout_s + self._slack_s):
-        self._replace(slot, Verdict(ERROR, 'worker_died:before_job'))
+      while (slot.ready and len(slot.jobs) < window
+             and slot.jobs_done + len(slot.jobs) < self._recycle_after):
+        taken = self._take(slot)
+        if taken is None:
+          break
+        pending, message = taken
+        if not slot.send(pending, message, now + self._timeout_s + self._slack_s):
+          if slot.job is pending:
+            self._replace(slot, Verdict(ERROR, 'worker_died:before_job'))
+          break  # else EOF on its reader answers the job it was running
+        if 2 * (slot.jobs_done + len(slot.jobs)) >= self._recycle_after:
+          slot.prepare_spare()  # half-way: the next one imports meanwhile
 
   def _replace(self, slot, verdict: Verdict | None) -> None:
-    """Retire ``slot``'s process, answer its job with ``verdict``, respawn."""
-    if slot.job is not None and verdict is not None:
-      with self._lock:
-        self._resolve(slot.job, verdict)
-    slot.job = None
+    """Retire ``slot``'s process, answer its running job with ``verdict``, respawn.
+
+    Jobs sent behind the running one never started: they go back to the
+    front of the queue, in order.
+    """
+    jobs = slot.take_all()
+    with self._lock:
+      if verdict is None:
+        self._queue.extendleft(reversed(jobs))
+      elif jobs:
+        self._queue.extendleft(reversed(jobs[1:]))
+        self._resolve(jobs[0], verdict)
     self._counts['worker_restarts'] += 1
     old = slot.retire()
     old.terminate(self._kill_grace_s)
@@ -206,10 +249,9 @@ class VerifierPool:
       return
     item_id, status, detail, *graded = msg  # graded: score, pred, extra (worker.serve)
     if slot.job is not None and slot.job.item_id == item_id:
+      head = slot.pop_head(time.monotonic() + self._timeout_s + self._slack_s)
       with self._lock:
-        self._resolve(slot.job, Verdict(status, detail, *graded))
-      slot.job = None
-      slot.jobs_done += 1
+        self._resolve(head, Verdict(status, detail, *graded))
       if slot.jobs_done >= self._recycle_after:
         self._counts['worker_recycles'] += 1
         old = slot.retire()
@@ -246,8 +288,9 @@ class VerifierPool:
         self._check_deadlines()
     finally:
       for slot in self._slots:
-        slot.process.stop()
-        self._retiring.append(slot.process)
+        for process in slot.processes():
+          process.stop()
+          self._retiring.append(process)
       for handle in self._retiring:
         handle.terminate(self._kill_grace_s)
         handle.wait_dead()

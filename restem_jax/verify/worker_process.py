@@ -2,11 +2,12 @@
 
 ``WorkerProcess`` owns one ``python -m restem_jax.verify.worker`` process and
 its two pipes; ``WorkerHandle`` is a pool slot: the current process plus the
-job it is running and that job's deadline. Killing always targets the
+jobs sent to it (the first is running) and the running job's deadline. Killing always targets the
 worker's whole process group (it runs in its own session), so helpers it
 started die with it.
 """
 
+import collections
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import time
 from multiprocessing import connection
 
 _START_TIMEOUT_S = 120.0
+_PIPELINE_BYTES = 32 << 10  # below a Linux pipe's 64 KiB: send never blocks
 _STOP_GRACE_S = 5.0
 _PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -96,32 +98,84 @@ class WorkerProcess:
 
 
 class WorkerHandle:
-  """A pool slot: a live ``WorkerProcess`` and the job it is running."""
+  """A pool slot: a live ``WorkerProcess`` and the jobs sent to it.
+
+  Jobs are pipelined: up to the pool's window of jobs may wait in the
+  worker's pipe, so a fast checker is not idle for a round trip through the
+  pool per item. The worker answers them in order; ``job`` (the head) is the
+  one running, and ``deadline`` is the head's.
+  """
 
   def __init__(self, config):
     self._config = config
+    self._spare = None  # (WorkerProcess, its start time) started ahead
     self._spawn()
 
   def _spawn(self) -> None:
-    self.process = WorkerProcess(self._config)
+    started = time.monotonic()
+    if self._spare is not None:
+      (self.process, started), self._spare = self._spare, None
+    else:
+      self.process = WorkerProcess(self._config)
     self.ready = False
-    self.job = None
+    self.jobs: collections.deque = collections.deque()
+    self._sizes: collections.deque[int] = collections.deque()  # pickled, per job
+    self.pipe_bytes = 0  # sum of ``_sizes``
     self.deadline = float('inf')
-    self.start_deadline = time.monotonic() + _START_TIMEOUT_S
+    self.start_deadline = started + _START_TIMEOUT_S
     self.jobs_done = 0
+
+  @property
+  def job(self):
+    """The job the worker is running (the oldest unanswered), or None."""
+    return self.jobs[0] if self.jobs else None
 
   @property
   def reader(self):
     return self.process.reader
 
-  def send(self, pending, deadline: float) -> bool:
-    """Hand ``pending`` to the worker; False if the worker is gone."""
-    self.job, self.deadline = pending, deadline
+  def fits(self, message: bytes) -> bool:
+    """True if ``message`` can be queued behind the jobs in flight.
+
+    The bytes sent but not yet read by the worker must stay below the pipe's
+    capacity, so ``send`` never blocks the pool's dispatcher thread behind a
+    hung worker.
+    """
+    return not self.jobs or self.pipe_bytes + len(message) <= _PIPELINE_BYTES
+
+  def send(self, pending, message: bytes, deadline: float) -> bool:
+    """Queue ``pending`` (pickled as ``message``); False if the worker is gone.
+
+    ``deadline`` applies only if the worker was idle; otherwise the job's
+    deadline starts when it becomes the head (see ``pop_head``).
+    """
+    if not self.jobs:
+      self.deadline = deadline
+    self.jobs.append(pending)
+    self._sizes.append(len(message))
+    self.pipe_bytes += len(message)
     try:
-      self.process.writer.send((pending.item_id, *pending.job))
+      self.process.writer.send_bytes(message)
     except (OSError, ValueError):
       return False
     return True
+
+  def pop_head(self, next_deadline: float):
+    """Remove the answered head; the next job's deadline is ``next_deadline``."""
+    head = self.jobs.popleft()
+    self.pipe_bytes -= self._sizes.popleft()
+    self.jobs_done += 1
+    self.deadline = next_deadline if self.jobs else float('inf')
+    return head
+
+  def take_all(self) -> list:
+    """Remove and return every job in flight (the worker is being replaced)."""
+    jobs = list(self.jobs)
+    self.jobs.clear()
+    self._sizes.clear()
+    self.pipe_bytes = 0
+    self.deadline = float('inf')
+    return jobs
 
   def recv(self):
     return self.process.reader.recv()
@@ -129,8 +183,21 @@ class WorkerHandle:
   def exit_code(self) -> str:
     return self.process.exit_code()
 
+  def prepare_spare(self) -> None:
+    """Start the next process now, so a recycle does not wait for its imports.
+
+    Its ``('ready', pid)`` waits in its pipe until ``retire`` swaps it in.
+    """
+    if self._spare is None:
+      self._spare = (WorkerProcess(self._config), time.monotonic())
+
+  def processes(self) -> list[WorkerProcess]:
+    """The current process and the spare, if one was started."""
+    return [self.process] + ([self._spare[0]] if self._spare else [])
+
   def retire(self) -> WorkerProcess:
-    """Detach the current process (to be stopped or killed) and respawn."""
+    """Detach the current process (to be stopped or killed) and replace it
+    with the spare, or a new process if none was started."""
     old = self.process
     self._spawn()
     return old
