@@ -94,6 +94,9 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       import_from="",      # HF dir, .gguf or 'package:MODULE/FILE' imported into the base
                            # checkpoint dir on first use (restem_jax/convert/base_import.py)
       pretrain=True,       # pretrain the toy base model when no checkpoint exists
+      use_shipped=True,    # ...unless the package's pretrained toy base (restem_jax/data/
+                           # toy_base) was made with this run's recipe: then install it into
+                           # W/base (restem_jax/loop/shipped_base.py). False: pretrain
       pretrain_documents=20_000,  # size of the generated corpus
       mistake_rate=0.6,    # fraction of corpus solutions with the left-to-right mistake
       pretrain_steps=1200,
