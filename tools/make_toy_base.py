@@ -6,11 +6,11 @@ r"""Makes the pretrained toy base that ships with the package (restem_jax/data/t
 Runs the toy card's pretraining (configs/toy_arith.py defaults, task.seed 0: the same
 `restem_jax.loop.base_model` code the main job runs when W/base is missing; ~8 min on an
 idle 2-vCPU machine) into WORKDIR/base (an existing WORKDIR/base is restored instead of
-pretrained again), scores it (greedy pass@1 on the first SCORE_PROBLEMS test problems),
-and writes OUT/params.safetensors (fp32, ~650 KB) + OUT/manifest.json: the model config,
-the recipe (`base_model.recipe`: task, task.seed, corpus fields and corpus sha256, run
-seed, pretraining schedule), the score and the params file's sha256.
-tests/loop/test_shipped_base.py checks the shipped files against all of this.
+pretrained again), scores it (greedy pass@1 on the first `shipped_base.SCORE_PROBLEMS` =
+64 test problems) and writes OUT/params.safetensors (fp32, ~650 KB) and OUT/manifest.json:
+the model config, the recipe (`base_model.recipe`: task, task.seed, corpus fields and
+corpus sha256, run seed, pretraining schedule), the score and the params file's sha256.
+tests/loop/test_shipped_toy_base.py checks the shipped files against all of this.
 """
 
 from __future__ import annotations
@@ -27,15 +27,13 @@ sys.path.insert(0, REPO)
 # pylint: disable=wrong-import-position
 from restem_jax import run_config
 from restem_jax.checkpoint import packed_params
-from restem_jax.loop import base_model, greedy_eval
+from restem_jax.loop import base_model, greedy_eval, shipped_base
 from restem_jax.model import layer_stack
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.tasks import registry
 from restem_jax.verify.pool import VerifierPool
 from restem_jax.verify.sandbox_config import SandboxConfig
-
-SCORE_PROBLEMS = 64  # the score: greedy pass@1 on test problems [0, SCORE_PROBLEMS)
 
 _OUT = flags.DEFINE_string("out", os.path.join(REPO, "restem_jax", "data", "toy_base"),
                            "Packed output dir.")
@@ -55,9 +53,9 @@ def card_config():
 
 
 def score(c, params, vocab, mesh) -> float:
-  """Greedy pass@1 of `params` on the first SCORE_PROBLEMS test problems of the card's task."""
+  """Greedy pass@1 of `params` on the card task's first SCORE_PROBLEMS test problems."""
   problems = registry.load_problems(c.task.name, "test", seed=c.task.seed,
-                                    limit=SCORE_PROBLEMS)
+                                    limit=shipped_base.SCORE_PROBLEMS)
   sampler = Sampler(run_config.model_config(c), vocab, run_config.sampler_config(c), mesh,
                     run_config.sampling_rules(c))
   with VerifierPool(1, c.verifier.timeout_s,
@@ -76,7 +74,7 @@ def main(argv):
   texts = base_model.corpus(c)
   meta = {k: meta[k] for k in ("pretrain_seconds", "pretrain_steps", "first_loss",
                                "final_loss", "num_params")}
-  meta[f"test_greedy_pass1_first{SCORE_PROBLEMS}"] = score(c, params, vocab, mesh)
+  meta[shipped_base.SCORE_KEY] = score(c, params, vocab, mesh)
   disk = layer_stack.of(model_cfg).to_disk(model_cfg, params)
   packed = packed_params.write(_OUT.value, disk, model_cfg,
                                recipe=base_model.recipe(c, texts), meta=meta)

@@ -29,6 +29,9 @@ from restem_jax.checkpoint import manager, model_checkpoint, model_spec, packed_
 from restem_jax.model.config import ModelConfig
 
 TOY_BASE_DIR = os.path.join(os.path.dirname(os.path.abspath(data_pkg.__file__)), "toy_base")
+# The manifest's score: greedy pass@1 on the first SCORE_PROBLEMS test problems of its seed.
+SCORE_PROBLEMS = 64
+SCORE_KEY = f"test_greedy_pass1_first{SCORE_PROBLEMS}"
 
 
 def corpus_sha256(texts: Sequence[str]) -> str:
@@ -58,8 +61,9 @@ def install(path: str, recipe: dict[str, Any], model_cfg: ModelConfig,
   """Writes the shipped base into `path` as a model checkpoint when its recipe is this run's.
 
   Returns the checkpoint meta written (the shipped manifest's meta plus its source and
-  hash), or None when `source` (default TOY_BASE_DIR) holds no packed base or it was made with another recipe (the
-  caller then pretrains). A recorded hash that disagrees with the params file raises.
+  hash), or None when `source` (default TOY_BASE_DIR) holds no packed base or one made
+  with another recipe (the caller then pretrains). A recorded hash that disagrees with
+  the params file raises.
   """
   source = source or TOY_BASE_DIR
   if not io.exists(io.join(source, packed_params.MANIFEST_FILE)):

@@ -113,8 +113,9 @@ def test_a_seed0_corpus_holds_other_seeds_held_out_problems():
   """Why another task.seed must never use the seed-0 base: its corpus has that seed's
   validation/test expressions (the corpus only avoids its own seed's splits)."""
   corpus = {t.split("\n")[0] for t in toy_arith.pretraining_texts(0, 20_000, 0.6)}
-  held = {toy_arith.prompt_text(e).split("\n")[0]
-          for s in ("validation", "test") for e in toy_arith._expressions_of(s, 1)}  # pylint: disable=protected-access
-  own = {toy_arith.prompt_text(e).split("\n")[0]
-         for s in ("validation", "test") for e in toy_arith._expressions_of(s, 0)}  # pylint: disable=protected-access
-  assert corpus & held and not corpus & own
+  assert corpus & _held_out_prompts(1) and not corpus & _held_out_prompts(0)
+
+
+def _held_out_prompts(seed):
+  return {toy_arith.prompt_text(e).split("\n")[0] for s in ("validation", "test")
+          for e in toy_arith._expressions_of(s, seed)}  # pylint: disable=protected-access
