@@ -72,8 +72,8 @@ def main(argv):
                                            run_config.logical_rules(c))
   model_cfg = run_config.model_config(c)
   texts = base_model.corpus(c)
-  meta = {k: meta[k] for k in ("pretrain_seconds", "pretrain_steps", "first_loss",
-                               "final_loss", "num_params")}
+  # pretrain_seconds is left out: it depends on the machine and its load, not on the base
+  meta = {k: meta[k] for k in ("pretrain_steps", "first_loss", "final_loss", "num_params")}
   meta[shipped_base.SCORE_KEY] = score(c, params, vocab, mesh)
   disk = layer_stack.of(model_cfg).to_disk(model_cfg, params)
   packed = packed_params.write(_OUT.value, disk, model_cfg,
