@@ -4,10 +4,17 @@ Command (from the repo root, after `pip install -e .`):
 
   python -m restem_jax.main --config=configs/toy_arith.py --workdir=runs/toy
 
-What it does: pretrains a 164k-param Llama-style char model (3 layers, width 64)
-for 1,200 steps (base.pretrain_steps) on a generated "noisy web" arithmetic corpus
-(60% of multi-step solutions apply the left-to-right precedence mistake) and saves it as the base
-checkpoint (W/base); evaluates it; fine-tunes it on the reference solutions (the
+What it does: takes the base checkpoint W/base, a 164k-param Llama-style char model (3
+layers, width 64) pretrained for 1,200 steps (base.pretrain_steps) on a generated "noisy
+web" arithmetic corpus (60% of multi-step solutions apply the left-to-right precedence
+mistake). The package ships this base for task.seed 0 (restem_jax/data/toy_base, made by
+tools/make_toy_base.py; greedy pass@1 0.422 on the first 64 test problems,
+tests/loop/test_shipped_toy_base.py); the run installs it into W/base only when its
+recipe equals the recorded one (task, task.seed, corpus fields and the corpus's sha256,
+run seed, pretraining schedule, architecture). The corpus leaves out the validation and
+test problems of its own task.seed only, so a run with another task.seed or other corpus
+fields pretrains its own base first (~8 min on an idle 2-vCPU machine), as does
+`--config.base.use_shipped=False`. Then it evaluates the base; fine-tunes it on the reference solutions (the
 SFT baseline); runs 3 ReST-EM iterations (E-step: 8 samples per train problem at
 T=0.7, top-k 40, keep correct, cap 10, dedup; M-step: fine-tune the base, keep the
 best validation step); writes W/summary.json and W/report.md.
