@@ -14,10 +14,10 @@ recipe equals the recorded one (task, task.seed, corpus fields and the corpus's 
 run seed, pretraining schedule, architecture). The corpus leaves out the validation and
 test problems of its own task.seed only, so a run with another task.seed or other corpus
 fields pretrains its own base first (~8 min on an idle 2-vCPU machine), as does
-`--config.base.use_shipped=False`. Then it evaluates the base; fine-tunes it on the reference solutions (the
-SFT baseline); runs 3 ReST-EM iterations (E-step: 8 samples per train problem at
-T=0.7, top-k 40, keep correct, cap 10, dedup; M-step: fine-tune the base, keep the
-best validation step); writes W/summary.json and W/report.md.
+`--config.base.use_shipped=False`. Then it evaluates the base; fine-tunes it on the
+reference solutions (the SFT baseline); runs 3 ReST-EM iterations (E-step: 8 samples per
+train problem at T=0.7, top-k 40, keep correct, cap 10, dedup; M-step: fine-tune the
+base, keep the best validation step); writes W/summary.json and W/report.md.
 
 Why the toy sits where it does (measured while calibrating): a 623k-param model needed
 600 steps (227 s) to reach 0.21 greedy pass@1 and its single-step arithmetic stayed
