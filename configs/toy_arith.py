@@ -33,6 +33,9 @@ Measured on the 2-vCPU dev machine (task.seed 0, 2026-11-24, main at 616d2d0): 5
 33 s in all; base greedy pass@1 0.365 on test (pass@8 at T=1.0: 0.685), SFT 0.715,
 ReST-EM iterations 0.65 / 0.67 / 0.69 (best by validation: iteration 3, +0.325).
 task.seed 1 (855bf94): base 0.38, best 0.685 by validation (iteration 2, +0.305).
+With the shipped base (task.seed 0, 2026-12-07, branch h-toybase at 1218001, the machine
+shared with other jobs, load average 4.5-7): 6 min 18 s in all, of which the base stage
+(installing the shipped base) 0.8 s; the same results as above, digit for digit.
 More in README.md.
 Presets: `configs/toy_arith.py:tiny` (CI-sized: a few seconds of pretraining).
 
