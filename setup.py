@@ -40,6 +40,8 @@ setuptools.setup(
     version="0.1.0",
     description="ReST-EM self-training (Singh et al., TMLR 2024) in JAX/Flax",
     packages=setuptools.find_packages(include=["restem_jax", "restem_jax.*"]),
+    # the pretrained toy base (tools/make_toy_base.py; restem_jax/loop/shipped_base.py)
+    package_data={"restem_jax.data": ["toy_base/*.safetensors", "toy_base/*.json"]},
     python_requires=">=3.11",
     install_requires=CORE,
     extras_require={
