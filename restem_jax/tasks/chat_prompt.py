@@ -8,7 +8,9 @@ earlier user/assistant turns, then the problem as the last user turn (`shot_turn
 the assistant's text, and whose completions end at the template's end-of-turn text instead
 of the few-shot stop strings. Its prompts are encoded with `vocab.encode` (no BOS added:
 `prompt_adds_bos=False`), so their ids equal transformers' `apply_chat_template(...,
-tokenize=True)`; the template writes BOS itself where the model has one. Checker, checked text and maj@k stay the task's own.
+tokenize=True)`; the template writes BOS itself where the model has one. Checker and maj@k
+stay the task's own; the checked text is the task's `chat_checked_text` where it has one
+(mbpp, humaneval: the code of the answer's fenced ```python block), else its `checked_text`.
 """
 
 from __future__ import annotations
@@ -61,5 +63,7 @@ def chat_spec(spec: TaskSpec, template, cfg: ChatPromptConfig) -> TaskSpec:
             for p in inner(split, data_dir, seed)]
   return registry.register(dataclasses.replace(spec, name=name, problems=problems,
                                                checker=spec.checker_key,
+                                               checked_text=(spec.chat_checked_text
+                                                             or spec.checked_text),
                                                stop=(template.end_of_turn,),
                                                prompt_adds_bos=False))

@@ -65,6 +65,8 @@ class TaskSpec:
   # task.chat=True: problem -> [shot user/assistant turns..., user turn] (tasks/chat_prompt.py);
   # None: the task has no chat prompt mode
   chat_turns: Callable[[Problem], list] | None = None
+  # what the checker grades in chat mode (e.g. the code of a fenced block); None: checked_text
+  chat_checked_text: Callable[[Problem, str], str] | None = None
   # True: prompt ids are vocab.encode_prompt(prompt) (BOS where the tokenizer adds one);
   # False: vocab.encode(prompt), no special ids added (chat prompts: the template writes them)
   prompt_adds_bos: bool = True

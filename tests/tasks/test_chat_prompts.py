@@ -107,7 +107,7 @@ def test_llama3_chat_prompt_ids_have_one_bos(tmp_path):
 
 def test_tasks_without_chat_mode_are_refused_early():
   c = config_files.sibling(os.path.join(REPO, "configs", "x.py"), "custom_task").get_config()
-  c.task.update(name="mbpp", chat=True)
+  c.task.update(name="apps", chat=True)
   c.verifier.checker = ""
-  with pytest.raises(ValueError, match=r"task 'mbpp' has no chat prompt mode.*arith_fewshot"):
+  with pytest.raises(ValueError, match=r"task 'apps' has no chat prompt mode.*arith_fewshot"):
     task_setup.prepare(c)
