@@ -54,7 +54,8 @@ def filter_min_correct(records: Sequence[dict], min_correct: int) -> list[dict]:
 
 
 def load(path: str, train: Sequence[Problem], encode, min_correct: int = 0) -> list[dict]:
-  """One chunk record of the reused kept samples of `train`'s problems."""
+  """One chunk record of the reused kept samples of `train`'s problems (`encode`: problem ->
+  its prompt ids, `Sampler.encode_problem`)."""
   d = resolve(path)
   ids = {p.id: p for p in train}
   kept, verdicts = [], collections.Counter()
@@ -66,7 +67,7 @@ def load(path: str, train: Sequence[Problem], encode, min_correct: int = 0) -> l
     kept_per.update({p: n for p, n in r["stats"]["kept_per_problem"].items() if p in ids})
     kept += [k for k in r["kept"] if k["problem_id"] in ids]
   for k in kept[:1]:  # the student must read the same prompt ids the teacher sampled from
-    if list(encode(ids[k["problem_id"]].prompt)) != list(k["prompt_tokens"]):
+    if list(encode(ids[k["problem_id"]])) != list(k["prompt_tokens"]):
       raise ValueError(f"config.teacher.estep_dir={path!r}: problem {k['problem_id']!r} was "
                        "sampled from different prompt ids than this run's vocabulary gives; "
                        "reuse needs the same tokenizer and prompt format.")

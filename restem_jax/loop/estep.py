@@ -144,7 +144,8 @@ def run_estep(params, problems: Sequence[Problem], sampler: Sampler, sampling: S
       if progress:
         progress(len(skipped))
       continue
-    out = sampler.sample(params, [p.prompt for p in chunk], [keys.problem_index(p.id) for p in chunk],
+    out = sampler.sample(params, [sampler.encode_problem(p) for p in chunk],
+                         [keys.problem_index(p.id) for p in chunk],
                          cfg.num_samples, sampling, seed=seed, iteration=iteration,
                          stop_sequences=stop_sequences_for(chunk))
     if not hosts.owns(c):

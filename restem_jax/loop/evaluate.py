@@ -39,7 +39,7 @@ def _verify(pool: VerifierPool, problems: Sequence[Problem], texts: list[list[st
 
 def _sample_and_verify(params, problems, sampler, pool, cfg, seed, iteration):
   sampling = SamplingParams(cfg.temperature, cfg.top_k, cfg.top_p)
-  out = sampler.sample(params, [p.prompt for p in problems],
+  out = sampler.sample(params, [sampler.encode_problem(p) for p in problems],
                        [keys.problem_index(p.id) for p in problems], cfg.num_samples, sampling,
                        seed=seed, iteration=iteration,
                        stop_sequences=stop_sequences_for(problems))

@@ -25,7 +25,7 @@ def greedy_pass1(params, problems: Sequence[Problem], sampler: Sampler, pool: Ve
   """Returns pass@1, verdict counts, per-difficulty accuracy and per-problem results."""
   if not problems:
     raise ValueError("greedy_pass1: no problems to evaluate.")
-  out = sampler.sample(params, [p.prompt for p in problems],
+  out = sampler.sample(params, [sampler.encode_problem(p) for p in problems],
                        [keys.problem_index(p.id) for p in problems], 1, SamplingParams.greedy(),
                        seed=seed, stop_sequences=stop_sequences_for(problems))
   verdicts = [row[0] for row in hosts.verify_split(pool, problems, out.texts, submit)]

@@ -60,10 +60,10 @@ def check_config(c, model_cfg=None) -> None:
                        f"sampler.max_new_tokens={s.max_new_tokens}.")
 
 
-def prompt_fits(sampler, prompt: str) -> bool:
-  """Whether the sampler has a bucket for this prompt's ids."""
+def prompt_fits(sampler, problem: Problem) -> bool:
+  """Whether the sampler has a bucket for this problem's prompt ids."""
   try:
-    sampler.bucket_for(len(sampler.encode(prompt)))
+    sampler.bucket_for(len(sampler.encode_problem(problem)))
   except ValueError:
     return False
   return True
@@ -74,7 +74,7 @@ def split_long_prompts(problems: Sequence[Problem], sampler, what: str = ""
   """(problems whose prompt fits the largest bucket, the skipped rest); warns when any."""
   fit, skipped = [], []
   for p in problems:
-    (fit if prompt_fits(sampler, p.prompt) else skipped).append(p)
+    (fit if prompt_fits(sampler, p) else skipped).append(p)
   if skipped:
     logging.warning("%s: skipped %d of %d problems whose prompt is longer than the largest "
                     "prompt bucket (first: %s); raise sampler.prompt_buckets to keep them.",

@@ -194,7 +194,7 @@ class Run:
     out = []
     for p in self.problems["train"]:
       if p.reference_solution:
-        prompt = self.sampler.encode(p.prompt)
+        prompt = self.sampler.encode_problem(p)
         target = vocab_lib.encode_target(self.sampler.vocab, p.prompt, prompt,
                                          p.reference_solution) + [self.vocab.eos_id]
         out.append(Example(prompt, np.asarray(target, np.int32), 1.0))
@@ -222,7 +222,7 @@ class Run:
     """The E-step's chunk records: sampled (resumable), or reused (distill_reuse.py)."""
     t = self.c.get("teacher") or {}
     if self.loop.mode == "distill" and t.get("estep_dir"):
-      return distill_reuse.load(t.estep_dir, train, sampler.encode, t.get("min_correct", 0))
+      return distill_reuse.load(t.estep_dir, train, sampler.encode_problem, t.get("min_correct", 0))
     chunks = estep.run_estep(policy, train, sampler, self.sampling, pool, self.estep_cfg,
                              out_dir, seed=self.c.seed, iteration=i, policy=policy_path,
                              progress=progress)
@@ -247,7 +247,7 @@ class Run:
       for ch in chunks:
         kept_per.update(ch["stats"]["kept_per_problem"])
         verdicts.update(ch["stats"]["verdicts"])
-      prompt_tokens = sum(len(sampler.encode(p.prompt)) for p in train)
+      prompt_tokens = sum(len(sampler.encode_problem(p)) for p in train)
       tokens = prompt_tokens + sum(ch["stats"]["generated_tokens"] for ch in chunks)
       return {"yield": metrics.estep_yield(kept_per, self.estep_cfg.num_samples,
                                            self.estep_cfg.max_per_problem),

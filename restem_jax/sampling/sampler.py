@@ -25,6 +25,8 @@ from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.sharding import host_arrays
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.sharding import partitioning
+from restem_jax.tasks import completion
+from restem_jax.tasks.problem import Problem
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +98,11 @@ class Sampler:
   def encode(self, prompt: str) -> np.ndarray:
     """The prompt's ids as the tokenizer's config encodes it (BOS where it adds one)."""
     return np.asarray(self._vocab.encode_prompt(prompt), np.int32)
+
+  def encode_problem(self, problem: Problem) -> np.ndarray:
+    """`problem.prompt`'s ids as its task encodes them (`completion.prompt_ids`: no BOS added
+    to a chat prompt, whose template writes its own)."""
+    return np.asarray(completion.prompt_ids(self._vocab, problem), np.int32)
 
   def bucket_for(self, length: int) -> int:
     for b in sorted(self._cfg.prompt_buckets):

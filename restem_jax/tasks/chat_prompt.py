@@ -6,7 +6,11 @@ earlier user/assistant turns, then the problem as the last user turn (`shot_turn
 `template.render([system?] + turns, add_generation_prompt=True, **task.chat_template_kwargs)`
 (the checkpoint's template, `restem_jax.vocab.chat_template`), whose reference solutions are
 the assistant's text, and whose completions end at the template's end-of-turn text instead
-of the few-shot stop strings. Checker, checked text and maj@k stay the task's own.
+of the few-shot stop strings. Its prompts are encoded with `vocab.encode` (no BOS added:
+`prompt_adds_bos=False`), so their ids equal transformers' `apply_chat_template(...,
+tokenize=True)`; the template writes BOS itself where the model has one. Checker and maj@k
+stay the task's own; the checked text is the task's `chat_checked_text` where it has one
+(mbpp, humaneval: the code of the answer's fenced ```python block), else its `checked_text`.
 """
 
 from __future__ import annotations
@@ -59,4 +63,7 @@ def chat_spec(spec: TaskSpec, template, cfg: ChatPromptConfig) -> TaskSpec:
             for p in inner(split, data_dir, seed)]
   return registry.register(dataclasses.replace(spec, name=name, problems=problems,
                                                checker=spec.checker_key,
-                                               stop=(template.end_of_turn,)))
+                                               checked_text=(spec.chat_checked_text
+                                                             or spec.checked_text),
+                                               stop=(template.end_of_turn,),
+                                               prompt_adds_bos=False))

@@ -52,6 +52,22 @@ def stop_sequences_for(problems) -> tuple[str, ...]:
   return sets.pop() if sets else ()
 
 
+def prompt_adds_bos(problem: Problem) -> bool:
+  """Whether `problem.prompt` is encoded with the tokenizer's BOS (`TaskSpec.prompt_adds_bos`):
+  False for chat prompts, whose template writes its own special tokens; True for a problem
+  of no registered task."""
+  spec = registry.find(problem.verifier_task)
+  return True if spec is None else spec.prompt_adds_bos
+
+
+def prompt_ids(vocab, problem: Problem) -> list[int]:
+  """The ids a model continues for `problem`: `vocab.encode_prompt(prompt)` (BOS where the
+  tokenizer adds one), or for a task whose prompt writes its own special tokens (a rendered
+  chat template) `vocab.encode(prompt)`: transformers' `apply_chat_template(..., tokenize=True)`."""
+  encode = vocab.encode_prompt if prompt_adds_bos(problem) else vocab.encode
+  return [int(i) for i in encode(problem.prompt)]
+
+
 def truncate_at_stop(verifier_task: str, completion: str) -> str:
   """`completion` up to the earliest stop sequence of its task, if any occurs."""
   cut = len(completion)

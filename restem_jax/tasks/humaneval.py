@@ -7,6 +7,13 @@ sample is prompt + completion, or the completion alone when it defines the entry
 itself (`restem_jax.tasks.completion.checker_sample`). The
 reference solution is the record's `canonical_solution`. There is no train or
 validation split: asking for one is an error.
+
+`task.chat=True` (`chat_turns`): one user turn asking to complete the record's `prompt`
+(shown in a ```python block) and to answer with the whole function in one. The checked
+program (`chat_program`) is the record's prompt followed by the code of the answer's
+first fenced block (the answer itself when it has none): an answer that defines the entry
+point replaces the prompt's stub, keeping the prompt's imports and helper functions; any
+other answer is taken as the body continuing the prompt.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from restem_jax.tasks import records
 from restem_jax.tasks.problem import Problem
 from restem_jax.tasks import registry
 from restem_jax.tasks.spec import TaskSpec
-from restem_jax.verify import humaneval_format
+from restem_jax.verify import builtin_checkers, humaneval_format
 
 TASK = "humaneval"
 FILE = "humaneval/HumanEval.jsonl.gz"
@@ -57,6 +64,25 @@ def checked_program(problem: Problem, completion: str) -> str:
                                   completion)
 
 
+CHAT_INSTRUCTION = ("Complete the following Python function. Answer with the whole function in "
+                    "a ```python code block.")
+
+
+def chat_turns(problem: Problem) -> list[dict]:
+  prompt = problem.checker_payload["prompt"]
+  return [{"role": "user", "content": f"{CHAT_INSTRUCTION}\n\n```python\n{prompt}```"}]
+
+
+def chat_program(problem: Problem, completion: str) -> str:
+  """The record's prompt, then the answer's fenced code: a whole function replaces the stub."""
+  prompt = problem.checker_payload["prompt"]
+  code = builtin_checkers.program_of(completion)
+  if humaneval_format.defines_entry_point(code, problem.checker_payload.get("entry_point", "")):
+    return prompt.rstrip("\n") + "\n\n\n" + code
+  return prompt + code
+
+
 registry.register(TaskSpec(TASK, humaneval_problems,
                            stop=("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#"),
-                           checked_text=checked_program))
+                           checked_text=checked_program, chat_turns=chat_turns,
+                           chat_checked_text=chat_program))

@@ -13,11 +13,16 @@ Prompt: the 3-shot `[BEGIN]`/`[DONE]` format of the MBPP paper with lm-eval's wo
 and the prompt ends with `[BEGIN]\\n`. The model writes the whole program and stops at
 `[DONE]` (a stop sequence, not part of the sample). Code has its CRLF line endings
 turned into `\\n`; the payload is the native record, untouched.
+
+`task.chat=True` (`chat_turns`): one user turn, the same task text and test asserts asking
+for the function in a ```python block; the checker runs the code of the answer's first
+fenced block (the answer itself when it has none).
 """
 
 from __future__ import annotations
 
 from restem_jax.tasks import records
+from restem_jax.verify import builtin_checkers
 from restem_jax.tasks.problem import Problem
 from restem_jax.tasks import registry
 from restem_jax.tasks.spec import TaskSpec
@@ -38,6 +43,24 @@ def question_block(record: dict) -> str:
   tests = "\n".join(record["test_list"])
   return (f"You are an expert Python programmer, and here is your task: {record['text']} "
           f"Your code should pass these tests:\n\n{tests}\n[BEGIN]\n")
+
+
+def chat_question(record: dict) -> str:
+  """The user turn of `task.chat=True`: the task text and its asserts, code asked fenced."""
+  tests = "\n".join(record["test_list"])
+  return (f"You are an expert Python programmer, and here is your task: {record['text']} "
+          f"Your code should pass these tests:\n\n{tests}\n\nWrite the code in a ```python "
+          "code block.")
+
+
+def chat_turns(problem: Problem) -> list[dict]:
+  return [{"role": "user", "content": chat_question(problem.checker_payload)}]
+
+
+def chat_program(problem: Problem, completion: str) -> str:
+  """The code of a chat answer: its first fenced ```python block, else the whole answer."""
+  del problem
+  return builtin_checkers.program_of(completion)
 
 
 def fewshot_prefix(by_id: dict[int, dict]) -> str:
@@ -68,4 +91,5 @@ def mbpp_problems(split: str, data_dir: str, seed: int) -> list[Problem]:
   return records.unique_ids(problems)
 
 
-registry.register(TaskSpec(TASK, mbpp_problems, stop=("[DONE]",)))
+registry.register(TaskSpec(TASK, mbpp_problems, stop=("[DONE]",), chat_turns=chat_turns,
+                           chat_checked_text=chat_program))

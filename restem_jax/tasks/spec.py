@@ -6,7 +6,8 @@ where a sampler cuts a completion, the text its checker grades (`checked_text`: 
 completion alone, or the prompt's program prefix plus the completion), the checker
 (`checker`: the key the verifier pool resolves, a `restem_jax.verify.checkers` task name
 or a `checker_spec` key), the answer maj@k votes on (`pred`; None: no maj@k) and, for
-chat prompts, the conversation of a problem (`chat_turns`).
+chat prompts, the conversation of a problem (`chat_turns`) and whether the prompt's ids get
+the tokenizer's BOS (`prompt_adds_bos`; False for a rendered chat template).
 Register one with `restem_jax.tasks.registry.register`; `Problem.verifier_task` names
 the spec that grades a problem.
 """
@@ -64,6 +65,11 @@ class TaskSpec:
   # task.chat=True: problem -> [shot user/assistant turns..., user turn] (tasks/chat_prompt.py);
   # None: the task has no chat prompt mode
   chat_turns: Callable[[Problem], list] | None = None
+  # what the checker grades in chat mode (e.g. the code of a fenced block); None: checked_text
+  chat_checked_text: Callable[[Problem, str], str] | None = None
+  # True: prompt ids are vocab.encode_prompt(prompt) (BOS where the tokenizer adds one);
+  # False: vocab.encode(prompt), no special ids added (chat prompts: the template writes them)
+  prompt_adds_bos: bool = True
 
   def __post_init__(self):
     if not self.name:

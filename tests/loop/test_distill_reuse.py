@@ -34,15 +34,16 @@ def test_reuse_reads_the_last_iteration_and_filters_by_min_correct(tmp_path):
   vocab = run_config.vocabulary(c)
   last = _write_run(tmp_path / "W", train, vocab, correct=[3, 1, 0, 2])
   assert distill_reuse.resolve(str(tmp_path / "W")) == str(last)
-  [all_] = distill_reuse.load(str(tmp_path / "W"), train, vocab.encode)
+  [all_] = distill_reuse.load(str(tmp_path / "W"), train, lambda p: vocab.encode(p.prompt))
   assert len(all_["kept"]) == 2 + 1 + 0 + 2
-  [solved] = distill_reuse.load(str(last), train[:3], vocab.encode, min_correct=2)
+  [solved] = distill_reuse.load(str(last), train[:3], lambda p: vocab.encode(p.prompt),
+                                   min_correct=2)
   assert {k["problem_id"] for k in solved["kept"]} == {train[0].id}  # train[3] not in split
   assert solved["stats"]["kept_per_problem"] == {train[0].id: 2}
   with pytest.raises(FileNotFoundError, match="no E-step chunk files"):
     distill_reuse.resolve(str(tmp_path))
   with pytest.raises(ValueError, match="different prompt ids"):
-    distill_reuse.load(str(last), train, lambda s: vocab.encode("x" + s))
+    distill_reuse.load(str(last), train, lambda p: vocab.encode("x" + p.prompt))
 
 
 def test_distill_mode_trains_the_student_on_reused_samples(tmp_path):

@@ -107,6 +107,9 @@ class _FakeSampler:
   def __init__(self):
     self.iterations = []
 
+  def encode_problem(self, problem):
+    return problem.prompt
+
   def sample(self, params, prompts, indices, n, sampling, *, seed, iteration,
              stop_sequences=()):
     del stop_sequences  # the real sampler ends rows at them; nothing to stop here

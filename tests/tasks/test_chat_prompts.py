@@ -5,11 +5,14 @@ checkpoint stores); prompts end with the generation prompt, completions stop at 
 template's end-of-turn, checkers and payloads stay the task's own.
 """
 
+import json
 import os
+import shutil
 
 import pytest
 
 from restem_jax import config_files
+from restem_jax import vocab as vocab_lib
 from restem_jax.loop import task_setup
 from restem_jax.tasks import chat_prompt, completion, registry
 from restem_jax.tasks.chat_prompt import ChatPromptConfig
@@ -75,9 +78,36 @@ def test_jsonl_chat_turns_and_rows_with_messages(smollm2_template, tmp_path):
   assert completion.checker_key(first).startswith("checker_spec:")
 
 
+def test_llama3_chat_prompt_ids_have_one_bos(tmp_path):
+  """A template that writes `{{ bos_token }}` (Llama-3.1) with a tokenizer that adds BOS: the
+  chat prompt's ids are encode(rendered text), one BOS, as apply_chat_template(tokenize=True)."""
+  from restem_jax.vocab import chat_template  # pylint: disable=import-outside-toplevel
+  d = real_tokenizers.qwen_dir(str(tmp_path))
+  cfg_path = os.path.join(d, "tokenizer_config.json")
+  with open(cfg_path) as f:
+    cfg = json.load(f)
+  cfg.update(bos_token="<|endoftext|>", add_bos_token=True)  # a BOS-adding tokenizer
+  with open(cfg_path, "w") as f:
+    json.dump(cfg, f)
+  shutil.copy(os.path.join(REPO, "tests", "fixtures", "chat_templates",
+                           "llama-3.1-instruct.jinja"), os.path.join(d, "chat_template.jinja"))
+  vocab = vocab_lib.ensure(vocab_lib.load(d))
+  template = chat_template.from_tokenizer_dir(d)
+  spec = chat_prompt.chat_spec(registry.get("arith_fewshot"), template, ChatPromptConfig())
+  assert not spec.prompt_adds_bos and registry.get("arith_fewshot").prompt_adds_bos
+  p = registry.load_problems(spec.name, "test")[0]
+  assert p.prompt.startswith("<|endoftext|><|start_header_id|>system")
+  ids = completion.prompt_ids(vocab, p)
+  assert ids == [int(i) for i in vocab.encode(p.prompt)]
+  assert ids.count(vocab.bos_id) == 1 and ids[0] == vocab.bos_id
+  assert list(vocab.encode_prompt(p.prompt)[:2]) == [vocab.bos_id] * 2  # what it was before
+  plain = registry.load_problems("arith_fewshot", "test")[0]  # a few-shot prompt: BOS added
+  assert completion.prompt_ids(vocab, plain) == [vocab.bos_id] + list(vocab.encode(plain.prompt))
+
+
 def test_tasks_without_chat_mode_are_refused_early():
   c = config_files.sibling(os.path.join(REPO, "configs", "x.py"), "custom_task").get_config()
-  c.task.update(name="mbpp", chat=True)
+  c.task.update(name="apps", chat=True)
   c.verifier.checker = ""
-  with pytest.raises(ValueError, match=r"task 'mbpp' has no chat prompt mode.*arith_fewshot"):
+  with pytest.raises(ValueError, match=r"task 'apps' has no chat prompt mode.*arith_fewshot"):
     task_setup.prepare(c)
