@@ -16,7 +16,7 @@ import pytest
 
 from restem_jax import config_files
 from restem_jax.loop import gold_check, runner
-from tests.vocab import real_tokenizers
+from tests import tiny_cards
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = "examples/shop_math"
@@ -34,16 +34,7 @@ OVERRIDES = {
 @pytest.fixture(scope="module")
 def tiny_hf_dir(tmp_path_factory):
   """A 1-layer random Llama (HF safetensors) with SmolLM2-135M-Instruct's tokenizer."""
-  transformers = pytest.importorskip("transformers")
-  from restem_jax.convert import gguf_source  # pylint: disable=import-outside-toplevel
-  out = str(tmp_path_factory.mktemp("tiny_hf"))
-  gguf_source.GGUFSource(real_tokenizers.smollm2_gguf()).write_tokenizer(out)
-  cfg = transformers.LlamaConfig(
-      vocab_size=49152, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-      num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512,
-      tie_word_embeddings=True, bos_token_id=1, eos_token_id=2, rope_theta=10000.0)
-  transformers.LlamaForCausalLM(cfg).save_pretrained(out, safe_serialization=True)
-  return out
+  return tiny_cards.tiny_hf_model(str(tmp_path_factory.mktemp("tiny_hf_dir")), "llama")
 
 
 def test_example_runs_end_to_end_through_main(tiny_hf_dir, tmp_path):

