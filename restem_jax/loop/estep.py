@@ -25,7 +25,7 @@ from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler, SamplerOutput
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.tasks.completion import checker_key, checker_sample, stop_sequences_for
-from restem_jax.tasks.completion import truncate_at_stop
+from restem_jax.tasks.completion import end_of_sample_ids, truncate_at_stop
 from restem_jax.tasks.problem import Problem
 from restem_jax.verify.pool import VerifierPool
 
@@ -35,11 +35,12 @@ FIRST_ERRORS = 3  # error/timeout verdicts (a user checker's traceback) kept per
 
 def training_tokens(vocab, verifier_task: str, tokens, text: str,
                     prompt_tokens=()) -> list[int]:
-  """The sampled ids to train on: cut where the task's stop sequence begins, then EOS.
+  """The sampled ids to train on: cut where the task's stop sequence begins, then the ids
+  that end a sample (EOS; a chat task's end-of-turn: `completion.end_of_sample_ids`).
 
   Samples that never reach a stop sequence are kept exactly as produced. A cut sample
   keeps the shortest prefix of its own ids that decodes to the checked text (no
-  re-tokenisation), followed by EOS so the policy learns to stop there. Prefixes are
+  re-tokenisation), followed by the end of a sample so the policy learns to stop there. Prefixes are
   decoded as continuations of `prompt_tokens`, as the sampler decoded `text`, so a leading
   space folded into the first piece counts the same in both.
   """
@@ -55,7 +56,7 @@ def training_tokens(vocab, verifier_task: str, tokens, text: str,
       hi = mid
     else:
       lo = mid + 1
-  return tokens[:lo] + [vocab.eos_id]
+  return tokens[:lo] + end_of_sample_ids(vocab, verifier_task)
 
 
 def _chunk_record(chunk: Sequence[Problem], out: SamplerOutput, verdicts, cfg: EStepConfig,

@@ -190,13 +190,15 @@ class Run:
 
   def sft_examples(self) -> list[Example]:
     """One reference solution per train problem: (prompt ids as the sampler encodes them,
-    the solution's ids as a continuation of the prompt (no BOS) + EOS)."""
+    the solution's ids as a continuation of the prompt (no BOS) + the task's end of a sample:
+    EOS, or a chat template's end-of-turn)."""
     out = []
     for p in self.problems["train"]:
       if p.reference_solution:
         prompt = self.sampler.encode_problem(p)
         target = vocab_lib.encode_target(self.sampler.vocab, p.prompt, prompt,
-                                         p.reference_solution) + [self.vocab.eos_id]
+                                         p.reference_solution)
+        target += completion.end_of_sample_ids(self.sampler.vocab, p.verifier_task)
         out.append(Example(prompt, np.asarray(target, np.int32), 1.0))
     if not out:
       raise ValueError(f"task {self.c.task.name!r}: no train problem has a reference solution, "

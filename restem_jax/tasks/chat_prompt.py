@@ -6,7 +6,8 @@ earlier user/assistant turns, then the problem as the last user turn (`shot_turn
 `template.render([system?] + turns, add_generation_prompt=True, **task.chat_template_kwargs)`
 (the checkpoint's template, `restem_jax.vocab.chat_template`), whose reference solutions are
 the assistant's text, and whose completions end at the template's end-of-turn text instead
-of the few-shot stop strings. Its prompts are encoded with `vocab.encode` (no BOS added:
+of the few-shot stop strings; a trained sample (a kept completion, a reference) ends with
+that end-of-turn (`end_of_sample`), the assistant turn as the template writes it. Its prompts are encoded with `vocab.encode` (no BOS added:
 `prompt_adds_bos=False`), so their ids equal transformers' `apply_chat_template(...,
 tokenize=True)`; the template writes BOS itself where the model has one. Checker and maj@k
 stay the task's own; the checked text is the task's `chat_checked_text` where it has one
@@ -66,4 +67,5 @@ def chat_spec(spec: TaskSpec, template, cfg: ChatPromptConfig) -> TaskSpec:
                                                checked_text=(spec.chat_checked_text
                                                              or spec.checked_text),
                                                stop=(template.end_of_turn,),
-                                               prompt_adds_bos=False))
+                                               prompt_adds_bos=False,
+                                               end_of_sample=template.end_of_turn))

@@ -68,6 +68,16 @@ def prompt_ids(vocab, problem: Problem) -> list[int]:
   return [int(i) for i in encode(problem.prompt)]
 
 
+def end_of_sample_ids(vocab, verifier_task: str) -> list[int]:
+  """The ids that end a trained sample of `verifier_task`: its `TaskSpec.end_of_sample` text
+  (a chat template's end-of-turn, so the M-step trains the assistant turn through it), else
+  the tokenizer's EOS id (also for a problem of no registered task)."""
+  spec = registry.find(verifier_task)
+  if spec is None or not spec.end_of_sample:
+    return [int(vocab.eos_id)]
+  return [int(i) for i in vocab.encode(spec.end_of_sample)]
+
+
 def truncate_at_stop(verifier_task: str, completion: str) -> str:
   """`completion` up to the earliest stop sequence of its task, if any occurs."""
   cut = len(completion)

@@ -7,7 +7,8 @@ completion alone, or the prompt's program prefix plus the completion), the check
 (`checker`: the key the verifier pool resolves, a `restem_jax.verify.checkers` task name
 or a `checker_spec` key), the answer maj@k votes on (`pred`; None: no maj@k) and, for
 chat prompts, the conversation of a problem (`chat_turns`) and whether the prompt's ids get
-the tokenizer's BOS (`prompt_adds_bos`; False for a rendered chat template).
+the tokenizer's BOS (`prompt_adds_bos`; False for a rendered chat template) and what ends a
+trained sample (`end_of_sample`: EOS, or the chat template's end-of-turn).
 Register one with `restem_jax.tasks.registry.register`; `Problem.verifier_task` names
 the spec that grades a problem.
 """
@@ -70,6 +71,9 @@ class TaskSpec:
   # True: prompt ids are vocab.encode_prompt(prompt) (BOS where the tokenizer adds one);
   # False: vocab.encode(prompt), no special ids added (chat prompts: the template writes them)
   prompt_adds_bos: bool = True
+  # the text that ends a trained sample (a cut sample, an SFT reference); '' = the
+  # tokenizer's EOS id. Chat prompts: the template's end-of-turn (e.g. '<|im_end|>')
+  end_of_sample: str = ""
 
   def __post_init__(self):
     if not self.name:

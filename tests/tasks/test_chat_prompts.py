@@ -13,7 +13,7 @@ import pytest
 
 from restem_jax import config_files
 from restem_jax import vocab as vocab_lib
-from restem_jax.loop import task_setup
+from restem_jax.loop import estep, task_setup
 from restem_jax.tasks import chat_prompt, completion, registry
 from restem_jax.tasks.chat_prompt import ChatPromptConfig
 from tests.vocab import real_tokenizers
@@ -78,9 +78,8 @@ def test_jsonl_chat_turns_and_rows_with_messages(smollm2_template, tmp_path):
   assert completion.checker_key(first).startswith("checker_spec:")
 
 
-def test_llama3_chat_prompt_ids_have_one_bos(tmp_path):
-  """A template that writes `{{ bos_token }}` (Llama-3.1) with a tokenizer that adds BOS: the
-  chat prompt's ids are encode(rendered text), one BOS, as apply_chat_template(tokenize=True)."""
+def _llama31_template_on_a_bos_tokenizer(tmp_path):
+  """(vocab, template): the Llama-3.1 chat template with a tokenizer that adds a BOS."""
   from restem_jax.vocab import chat_template  # pylint: disable=import-outside-toplevel
   d = real_tokenizers.qwen_dir(str(tmp_path))
   cfg_path = os.path.join(d, "tokenizer_config.json")
@@ -91,8 +90,13 @@ def test_llama3_chat_prompt_ids_have_one_bos(tmp_path):
     json.dump(cfg, f)
   shutil.copy(os.path.join(REPO, "tests", "fixtures", "chat_templates",
                            "llama-3.1-instruct.jinja"), os.path.join(d, "chat_template.jinja"))
-  vocab = vocab_lib.ensure(vocab_lib.load(d))
-  template = chat_template.from_tokenizer_dir(d)
+  return vocab_lib.ensure(vocab_lib.load(d)), chat_template.from_tokenizer_dir(d)
+
+
+def test_llama3_chat_prompt_ids_have_one_bos(tmp_path):
+  """A template that writes `{{ bos_token }}` (Llama-3.1) with a tokenizer that adds BOS: the
+  chat prompt's ids are encode(rendered text), one BOS, as apply_chat_template(tokenize=True)."""
+  vocab, template = _llama31_template_on_a_bos_tokenizer(tmp_path)
   spec = chat_prompt.chat_spec(registry.get("arith_fewshot"), template, ChatPromptConfig())
   assert not spec.prompt_adds_bos and registry.get("arith_fewshot").prompt_adds_bos
   p = registry.load_problems(spec.name, "test")[0]
@@ -103,6 +107,30 @@ def test_llama3_chat_prompt_ids_have_one_bos(tmp_path):
   assert list(vocab.encode_prompt(p.prompt)[:2]) == [vocab.bos_id] * 2  # what it was before
   plain = registry.load_problems("arith_fewshot", "test")[0]  # a few-shot prompt: BOS added
   assert completion.prompt_ids(vocab, plain) == [vocab.bos_id] + list(vocab.encode(plain.prompt))
+
+
+def test_chat_samples_and_references_are_trained_through_the_end_of_turn(tmp_path):
+  """The M-step target of a chat task is the assistant turn through the template's end-of-turn
+  (Llama-3.1: '<|eot_id|>', not the tokenizer's EOS); a few-shot sample still ends with EOS."""
+  vocab, template = _llama31_template_on_a_bos_tokenizer(tmp_path)
+  spec = chat_prompt.chat_spec(registry.get("arith_fewshot"), template, ChatPromptConfig())
+  eot = [int(i) for i in vocab.encode(template.end_of_turn)]
+  assert template.end_of_turn == "<|eot_id|>" and eot != [vocab.eos_id]
+  assert completion.end_of_sample_ids(vocab, spec.name) == eot
+  p = registry.load_problems(spec.name, "test")[0]
+  answer = f"{p.question} = {p.answer}. The answer is {p.answer}."
+  rest = ["<|eot_id|>", "<|start_header_id|>user"]  # it ran past the end of its turn
+  text = answer + "".join(rest)
+  tokens = [int(i) for piece in [answer] + rest for i in vocab.encode(piece)]
+  trained = estep.training_tokens(vocab, spec.name, tokens, text, completion.prompt_ids(vocab, p))
+  assert trained[-len(eot):] == eot and vocab.decode(trained[:-len(eot)]) == answer
+  plain = registry.load_problems("arith_fewshot", "test")[0]
+  rest = ["\n", "Question: more"]
+  text = answer + "".join(rest)
+  tokens = [int(i) for piece in [answer] + rest for i in vocab.encode(piece)]
+  trained = estep.training_tokens(vocab, "arith_fewshot", tokens, text,
+                                  completion.prompt_ids(vocab, plain))
+  assert trained[-1] == vocab.eos_id and vocab.decode(trained[:-1]) == answer
 
 
 def test_tasks_without_chat_mode_are_refused_early():
