@@ -33,12 +33,11 @@ from restem_jax.convert import base_import
 from restem_jax.distributed import hosts
 from restem_jax.loop import base_model, estep, evaluate, greedy_eval, manifest, metrics
 from restem_jax.loop import buckets, gold_check, length_check, mstep, preflight, report
-from restem_jax.loop import sandbox_policy
+from restem_jax.loop import sandbox_policy, task_setup
 from restem_jax.loop import tensorboard
 from restem_jax.loop import distill_reuse, eval_only, transfer, tuning_policy
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
-from restem_jax.loop import task_setup
 from restem_jax.tasks import completion, registry, subsample
 from restem_jax.tasks.spec import TaskSpec
 from restem_jax.training.packing import Example
@@ -224,7 +223,8 @@ class Run:
     """The E-step's chunk records: sampled (resumable), or reused (distill_reuse.py)."""
     t = self.c.get("teacher") or {}
     if self.loop.mode == "distill" and t.get("estep_dir"):
-      return distill_reuse.load(t.estep_dir, train, sampler.encode_problem, t.get("min_correct", 0))
+      return distill_reuse.load(t.estep_dir, train, sampler.encode_problem,
+                                t.get("min_correct", 0))
     chunks = estep.run_estep(policy, train, sampler, self.sampling, pool, self.estep_cfg,
                              out_dir, seed=self.c.seed, iteration=i, policy=policy_path,
                              progress=progress)
