@@ -21,8 +21,11 @@ W/summary.json and W/report.md with per-level results (task.difficulty_field).
 Without task.validation_file the validation split is a seeded 10% hold-out of train.
 
 Sized like configs/smollm2_arith.py for the 2-vCPU dev machine: 128 train problems, N=8,
-at most 150 test and 48 validation problems. The example's full SmolLM2 run has not been
-measured yet (its :tiny preset runs in CI: tests/test_custom_task_card.py).
+at most 150 test and 48 validation problems. The example above, measured on the 2-vCPU dev
+machine beside a CI rehearsal (2026-12-08, task.seed 0): 30 min 36 s wall, peak RSS 13.2 GB;
+greedy pass@1 on its 60 test problems: base 0.400, SFT 0.633, iteration 1 0.633 (best by
+validation, +0.233), iteration 2 0.567 (docs/your_task.md has the per-level table). Its
+:tiny preset runs in CI: tests/test_custom_task_card.py.
 
 Presets: `configs/custom_task.py:tiny` (CI size: a handful of problems and steps).
 """
