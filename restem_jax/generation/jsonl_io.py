@@ -3,12 +3,12 @@ results."""
 
 from __future__ import annotations
 
-import json
 from typing import Sequence
 
 import numpy as np
 
 from restem_jax import io
+from restem_jax.io import jsonl
 
 
 def _check_messages(where: str, rec: dict) -> None:
@@ -25,11 +25,8 @@ def _check_messages(where: str, rec: dict) -> None:
     raise ValueError(f"{where}: 'chat_template_kwargs' must be an object, got {kwargs!r}.")
 
 
-def _check_record(where: str, rec) -> str:
+def _check_record(where: str, rec: dict) -> str:
   """Validates one input object; returns its kind, 'prompt' or 'messages'."""
-  if not isinstance(rec, dict):
-    raise ValueError(f"{where}: expected a JSON object with a 'prompt' or 'messages', got "
-                     f"{type(rec).__name__}.")
   for key in ("prompt_tokens", "samples"):
     if key in rec:
       raise ValueError(f"{where}: field {key!r} is an output field of generate.")
@@ -50,14 +47,12 @@ def read_prompts(path: str) -> list[dict]:
   a non-empty `messages` list (+ optional `chat_template_kwargs`); one kind per file."""
   if not io.exists(path):
     raise FileNotFoundError(f"--input={path}: no such file.")
+  try:
+    rows = jsonl.read_objects(path)
+  except jsonl.JsonlLineError as e:
+    raise ValueError(f"{e.path}:{e.line}: {e.reason}") from e
   records, first = [], {}
-  for n, line in enumerate(io.read_text(path).splitlines(), start=1):
-    if not line.strip():
-      continue
-    try:
-      rec = json.loads(line)
-    except ValueError as e:
-      raise ValueError(f"{path}:{n}: not valid JSON ({e}).") from e
+  for n, rec in rows:
     kind = _check_record(f"{path}:{n}", rec)
     first.setdefault(kind, n)
     if len(first) > 1:

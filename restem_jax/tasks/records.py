@@ -9,12 +9,11 @@ are skipped and counted in one logged warning, never a crash.
 from __future__ import annotations
 
 import collections
-import gzip
-import json
 import logging
 import os
 from typing import Iterable
 
+from restem_jax.io import jsonl
 from restem_jax.tasks.problem import Problem
 from restem_jax.tasks.registry import SPLITS
 
@@ -33,11 +32,13 @@ def data_path(data_dir: str, relpath: str, task: str) -> str:
 
 
 def read_jsonl(data_dir: str, relpath: str, task: str) -> list[dict]:
-  """All records of a .jsonl or .jsonl.gz file, in file order."""
+  """All records of a .jsonl or .jsonl.gz file, in file order (a bad line: a ValueError
+  naming the task, file and line)."""
   path = data_path(data_dir, relpath, task)
-  opener = gzip.open if path.endswith(".gz") else open
-  with opener(path, "rt", encoding="utf-8") as f:
-    return [json.loads(line) for line in f if line.strip()]
+  try:
+    return [row for _, row in jsonl.read_objects(path)]
+  except jsonl.JsonlLineError as e:
+    raise ValueError(f"{task}: {e}") from e
 
 
 def check_split(task: str, split: str) -> None:

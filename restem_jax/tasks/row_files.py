@@ -8,9 +8,9 @@ while the run is still being set up (before any model work). Parquet needs `pyar
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
+
+from restem_jax.io import jsonl
 
 
 class RowFileError(ValueError):
@@ -18,24 +18,12 @@ class RowFileError(ValueError):
 
 
 def _jsonl_rows(path: str, field: str) -> list[tuple[int, dict]]:
-  opener = gzip.open if path.endswith(".gz") else open
-  rows = []
   try:
-    with opener(path, "rt", encoding="utf-8") as f:
-      for line_no, line in enumerate(f, start=1):
-        if not line.strip():
-          continue
-        try:
-          row = json.loads(line)
-        except ValueError as e:
-          raise RowFileError(f"{field}: {path}, line {line_no}: not valid JSON ({e}).") from e
-        if not isinstance(row, dict):
-          raise RowFileError(f"{field}: {path}, line {line_no}: expected a JSON object, got "
-                             f"{type(row).__name__}.")
-        rows.append((line_no, row))
+    return jsonl.read_objects(path)
+  except jsonl.JsonlLineError as e:
+    raise RowFileError(f"{field}: {e}") from e
   except (OSError, UnicodeDecodeError) as e:
     raise RowFileError(f"{field}: cannot read {path}: {e}") from e
-  return rows
 
 
 def _parquet_rows(path: str, field: str) -> list[tuple[int, dict]]:
