@@ -12,12 +12,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from benchmarks import models
-from restem_jax.sampling import decode, decode_input, stops
+from restem_jax.sampling import decode, decode_input
 from restem_jax.sharding import partitioning
 from restem_jax.training import optimizer, train_step
 
 TEMPERATURE, TOP_K = 0.7, 40
-NEVER_EOS = -1
 OPT = optimizer.OptimizerConfig(learning_rate=1e-4, warmup_steps=1, weight_decay=0.1)
 
 
@@ -29,13 +28,8 @@ class OursDecode:
     self.mesh = mesh
     self.fn = decode.jit_generate(cfg, decode_input.DecodeShape(
         num_samples=num_samples, max_new_tokens=new_tokens, top_k=top_k))
-    b = prompts_BxP.shape[0]
-    never = stops.build_table((b"",) * cfg.vocab_size, (), {NEVER_EOS})
-    self.batch = decode_input.DecodeBatch(
-        prompts_BxP=jnp.asarray(prompts_BxP), prompt_lens_B=jnp.asarray(lens_B),
-        problem_idx_B=jnp.arange(b, dtype=jnp.int32), active_B=jnp.ones((b,), bool),
-        seed=jnp.int32(0), iteration=jnp.int32(0), sample_offset=jnp.int32(0),
-        temperature=jnp.float32(temperature), top_p=jnp.float32(1.0), stop_table=never)
+    self.batch = decode_input.unstopped(prompts_BxP, lens_B, cfg.vocab_size,
+                                        temperature=temperature)
     self.params = params
     self.seed = 0
 

@@ -79,6 +79,20 @@ def pack(prompts: Sequence[np.ndarray], problem_idx: Sequence[int], rows: int, b
       top_p=np.float32(sampling.top_p), stop_table=stop_table)
 
 
+def unstopped(prompts_BxP, lens_B, vocab_size: int, *, temperature: float = 0.0,
+              top_p: float = 1.0, seed: int = 0) -> DecodeBatch:
+  """Already left-padded prompts as a batch with no stop at all (no EOS, no stop strings):
+  every row active, problem index = row. For parity checks and benchmarks that compare raw
+  continuations of a fixed length."""
+  b = np.asarray(prompts_BxP).shape[0]
+  never = stops.build_table((b"",) * vocab_size, (), {-1})
+  return DecodeBatch(
+      prompts_BxP=jnp.asarray(prompts_BxP, jnp.int32),
+      prompt_lens_B=jnp.asarray(lens_B, jnp.int32),
+      problem_idx_B=jnp.arange(b, dtype=jnp.int32), active_B=jnp.ones((b,), bool),
+      seed=jnp.int32(seed), iteration=jnp.int32(0), sample_offset=jnp.int32(0),
+      temperature=jnp.float32(temperature), top_p=jnp.float32(top_p), stop_table=never)
+
 def shardings(mesh, rules, stop_table: stops.StopTable) -> DecodeBatch:
   """Rows on the data axes, scalars and the stop table replicated."""
   rows2 = partitioning.batch_sharding(mesh, rules, 2)

@@ -30,7 +30,7 @@ transformers = pytest.importorskip("transformers")
 # pylint: disable=wrong-import-position
 from restem_jax.convert import hf_convert
 from restem_jax.model import interface, kv_cache, masks
-from restem_jax.sampling import decode, decode_input, engines, stops
+from restem_jax.sampling import decode, decode_input, engines
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.sharding import partitioning
 # pylint: enable=wrong-import-position
@@ -165,13 +165,7 @@ def test_cached_greedy_decode_matches_generate(arch):
   ref_tokens = out.sequences[:, ids.shape[1]:].numpy()
   ref_logp = torch.log_softmax(torch.stack(out.logits, 1).float(), -1)
   ref_lp = torch.gather(ref_logp, 2, out.sequences[:, ids.shape[1]:, None])[..., 0].numpy()
-  never = stops.build_table((b"",) * cfg.vocab_size, (), {-1})  # no EOS, no stop strings
-  batch = decode_input.DecodeBatch(
-      prompts_BxP=jnp.asarray(ids, jnp.int32), prompt_lens_B=jnp.asarray(LENGTHS, jnp.int32),
-      problem_idx_B=jnp.arange(len(LENGTHS), dtype=jnp.int32),
-      active_B=jnp.ones(len(LENGTHS), bool), seed=jnp.int32(0), iteration=jnp.int32(0),
-      sample_offset=jnp.int32(0), temperature=jnp.float32(0.0), top_p=jnp.float32(1.0),
-      stop_table=never)
+  batch = decode_input.unstopped(ids, LENGTHS, cfg.vocab_size)  # no EOS, no stop strings
   shape = decode_input.DecodeShape(num_samples=1, max_new_tokens=NEW_TOKENS, top_k=1)
   res = decode.jit_generate(cfg, shape)(params, batch)
   np.testing.assert_array_equal(np.asarray(res["tokens"]), ref_tokens, err_msg=name)

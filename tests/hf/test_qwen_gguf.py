@@ -26,7 +26,7 @@ from restem_jax.convert import gguf_source
 from restem_jax.convert.hf_source import SourceError
 from restem_jax.convert import hf_convert
 from restem_jax.model import interface
-from restem_jax.sampling import decode, decode_input, stops
+from restem_jax.sampling import decode, decode_input
 # pylint: enable=wrong-import-position
 
 ATOL = 1e-3
@@ -160,13 +160,7 @@ def test_greedy_continuations_match_generate(tiny):
                        max_new_tokens=NEW_TOKENS, do_sample=False, eos_token_id=None,
                        pad_token_id=0)
   want = out[:, ids.shape[1]:].numpy()
-  never = stops.build_table((b"",) * cfg.vocab_size, (), {-1})  # no EOS, no stop strings
-  batch = decode_input.DecodeBatch(
-      prompts_BxP=jnp.asarray(ids, jnp.int32), prompt_lens_B=jnp.asarray(LENGTHS, jnp.int32),
-      problem_idx_B=jnp.arange(len(LENGTHS), dtype=jnp.int32),
-      active_B=jnp.ones(len(LENGTHS), bool), seed=jnp.int32(0), iteration=jnp.int32(0),
-      sample_offset=jnp.int32(0), temperature=jnp.float32(0.0), top_p=jnp.float32(1.0),
-      stop_table=never)
+  batch = decode_input.unstopped(ids, LENGTHS, cfg.vocab_size)  # no EOS, no stop strings
   shape = decode_input.DecodeShape(num_samples=1, max_new_tokens=NEW_TOKENS, top_k=1)
   res = decode.jit_generate(cfg, shape)(params, batch)
   np.testing.assert_array_equal(np.asarray(res["tokens"]), want, err_msg=arch)
