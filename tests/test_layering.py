@@ -13,8 +13,9 @@ layer, or between two units of one layer, fails. Bottom to top:
   6  convert (HF/GGUF mapping, import on first use), generation
   7  loop                       (the stages: E-step, M-step, evaluation, reporting)
   8  run_config                 (ConfigDict -> the typed configs of every layer below)
-  9  loop driver                (runner, base_model, transfer, eval_only, task_setup: read the
-                                ConfigDict)
+  9  loop driver                (runner, run_setup, base_model, transfer, policy_eval,
+                                training_summary, eval_only, task_setup: read the ConfigDict
+                                or use modules that do)
   10 aot                        (the AOT memory plan)
   11 main, plan, generate       (entry points)
 """
@@ -40,9 +41,10 @@ LAYERS = (
     ("aot",),
     ("main", "plan", "generate"),
 )
-LOOP_DRIVER = ("restem_jax.loop.runner", "restem_jax.loop.base_model",
-               "restem_jax.loop.transfer", "restem_jax.loop.eval_only",
-               "restem_jax.loop.task_setup")
+LOOP_DRIVER = ("restem_jax.loop.runner", "restem_jax.loop.run_setup",
+               "restem_jax.loop.base_model", "restem_jax.loop.transfer",
+               "restem_jax.loop.policy_eval", "restem_jax.loop.training_summary",
+               "restem_jax.loop.eval_only", "restem_jax.loop.task_setup")
 
 
 def _module_imports():
