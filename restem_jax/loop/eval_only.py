@@ -4,18 +4,20 @@
 
 Each checkpoint (an Orbax params dir of the configured model: a finished run's
 `W/iter_i/policy`, `W/sft`, `W/base`, or an imported model) is one resumable stage
-`eval/<i>`, evaluated by the training runs' evaluation path (policy_eval.py) on the
-test split alone: greedy pass@1 and per-difficulty accuracy, pass@k and maj@k from
-`eval.num_samples` samples, and every `eval.transfer_tasks` entry. Only the test
+`eval/<i>`, evaluated by the training runs' evaluation path (evaluation/policy_eval.py)
+on the test split alone: greedy pass@1 and per-difficulty accuracy, pass@k and maj@k
+from `eval.num_samples` samples, and every `eval.transfer_tasks` entry. Only the test
 split is read, so a test-only task works. The summary lists the checkpoints
-(`summary['checkpoints']`); the training runs' output writer (outputs.py) writes it with
-metrics.jsonl, TensorBoard (step = checkpoint index) and report.md (report_eval.py).
+(`summary['checkpoints']`); the training runs' output writer (reporting/outputs.py)
+writes it with metrics.jsonl, TensorBoard (step = checkpoint index) and report.md
+(reporting/report_eval.py).
 """
 
 from __future__ import annotations
 
 from restem_jax.distributed import hosts
-from restem_jax.loop import outputs, policy_eval, transfer
+from restem_jax.loop.evaluation import policy_eval, transfer
+from restem_jax.loop.reporting import outputs
 
 # The evaluation numbers an eval-only summary lists per checkpoint (test split only).
 _PUBLIC = ("test_pass1", "per_difficulty", "test_verdicts", "test_pass_at_k", "test_maj_at_k",

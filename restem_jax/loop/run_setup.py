@@ -4,7 +4,8 @@
 mesh, the sampler, the train/validation/test problems, the transfer sets, the
 manifest) and runs stages through `stage()`, the one place a stage's record is
 computed once and cached in W/manifest.json. The stages themselves live in
-estep_stage.py, mstep_stage.py and policy_eval.py; runner.py drives them.
+estep/stage.py, mstep_stage.py and evaluation/policy_eval.py; runner.py drives
+them.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from absl import logging
 from restem_jax import io
 from restem_jax import run_config
 from restem_jax.checkpoint import model_checkpoint
-from restem_jax.loop import greedy_eval, length_check, manifest, preflight, task_setup
-from restem_jax.loop import transfer, tuning_policy
+from restem_jax.loop import length_check, manifest, preflight, task_setup, tuning_policy
+from restem_jax.loop.evaluation import greedy_eval, transfer
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.tasks import registry, subsample

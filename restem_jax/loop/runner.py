@@ -13,11 +13,17 @@ Stages and their outputs (W = workdir):
 Every finished stage is recorded in W/manifest.json; rerunning the same command
 continues after the last finished stage (see manifest.py).
 
-Where each part lives: the run's setup and the stage runner (`Run.stage`) in
-run_setup.py; the stages in estep_stage.py, mstep_stage.py and policy_eval.py (the one
-evaluation path, also used by eval-only runs, eval_only.py); the summary in
-training_summary.py; the one output writer in outputs.py. This module is the iteration
-driver.
+Where each part lives (loop/ is split by stage):
+
+  loop/run_setup.py    the run's setup (configs, problems, models) and `Run.stage`
+  loop/estep/          the E-step: sampling + verification in chunks (generate.py), the
+                       stage (stage.py), reusing a finished run's E-step (distill_reuse.py)
+  loop/mstep*.py       the M-step (mstep.py) and its stage (mstep_stage.py)
+  loop/evaluation/     the one evaluation path (policy_eval.py), also used by eval-only
+                       runs (loop/eval_only.py)
+  loop/reporting/      the summary (training_summary.py) and the one output writer
+                       (outputs.py: metrics.jsonl, TensorBoard, summary.json, report.md)
+  loop/runner.py       this module: the iteration driver
 """
 
 from __future__ import annotations
@@ -29,9 +35,11 @@ from absl import logging
 from restem_jax import io
 from restem_jax.convert import base_import
 from restem_jax.distributed import hosts
-from restem_jax.loop import base_model, distill_reuse, estep_stage, eval_only, gold_check
-from restem_jax.loop import mstep, mstep_stage, outputs, policy_eval, sandbox_policy
-from restem_jax.loop import task_setup, training_summary
+from restem_jax.loop import base_model, eval_only, gold_check, mstep, mstep_stage
+from restem_jax.loop import sandbox_policy, task_setup
+from restem_jax.loop.estep import distill_reuse, stage as estep_stage
+from restem_jax.loop.evaluation import policy_eval
+from restem_jax.loop.reporting import outputs, training_summary
 from restem_jax.loop.run_setup import Run
 from restem_jax.tasks import completion
 from restem_jax.verify.pool import VerifierPool

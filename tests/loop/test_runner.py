@@ -21,8 +21,10 @@ import pytest
 from restem_jax import run_config
 from restem_jax.checkpoint import manager, model_checkpoint
 from restem_jax.data.char_vocab import CharVocabulary
-from restem_jax.loop import base_model, estep, evaluate, mstep, runner
-from restem_jax.loop.summary_schema import validate_summary
+from restem_jax.loop import base_model, mstep, runner
+from restem_jax.loop.estep import generate as estep
+from restem_jax.loop.evaluation import evaluate
+from restem_jax.loop.reporting.summary_schema import validate_summary
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.training import trainer as trainer_lib
 

@@ -11,7 +11,7 @@ only: no train-gap or validation numbers) each listed checkpoint.
 
 from __future__ import annotations
 
-from restem_jax.loop import evaluate, transfer
+from restem_jax.loop.evaluation import evaluate, transfer
 
 
 def evaluate_policy(run, params, pool, bucket_draws: bool = False) -> dict:

@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from restem_jax.distributed import hosts
-from restem_jax.loop import greedy_eval, majority, metrics
+from restem_jax.loop import metrics
+from restem_jax.loop.evaluation import greedy_eval, majority
 from restem_jax.loop.stage_configs import EvalConfig
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from restem_jax import io
-from restem_jax.loop import report_sections
+from restem_jax.loop.reporting import report_sections
 
 
 def _fmt(v) -> str:

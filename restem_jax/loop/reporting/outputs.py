@@ -17,8 +17,8 @@ import dataclasses
 import json
 
 from restem_jax import io
-from restem_jax.loop import report, report_eval, tensorboard
-from restem_jax.loop.summary_schema import validate_summary
+from restem_jax.loop.reporting import report, report_eval, tensorboard
+from restem_jax.loop.reporting.summary_schema import validate_summary
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,8 +8,9 @@ SFT model and every iteration, and one row of scalars per evaluated model.
 
 from __future__ import annotations
 
-from restem_jax.loop import buckets, metrics, transfer
-from restem_jax.loop.outputs import RunOutputs
+from restem_jax.loop import metrics
+from restem_jax.loop.evaluation import buckets, transfer
+from restem_jax.loop.reporting.outputs import RunOutputs
 
 # Per-problem evaluation details kept in the manifest but not in summary.json.
 _EVAL_PRIVATE = ("test_correct", "test_success_rate", "bucket_success_rate")

@@ -13,7 +13,8 @@ from __future__ import annotations
 import collections
 
 from restem_jax import io
-from restem_jax.loop import distill_reuse, estep, metrics, progress_bar
+from restem_jax.loop import metrics, progress_bar
+from restem_jax.loop.estep import distill_reuse, generate as estep
 
 
 def chunk_records(run, policy, sampler, pool, i: int, policy_path: str,
