@@ -11,7 +11,7 @@ dequantised to fp32; its `output` head kept untied, as llama.cpp and transformer
 with this file: BENCHMARKS.md "Evaluation parity") into W/base on first use; evaluates it
 on a subsample of MBPP test (3-shot `[BEGIN]`/`[DONE]` prompt, restem_jax/tasks/mbpp.py:
 greedy pass@1, pass@k from 4 samples at T=1.0, top-p 0.95) and on HumanEval (transfer:
-restem_jax/loop/transfer.py); fine-tunes the base on MBPP's human solutions of the same
+restem_jax/loop/evaluation/transfer.py); fine-tunes the base on MBPP's human solutions of the same
 train problems (the SFT baseline); then ReST-EM iterations (the paper's code setting at
 small scale): E-step N samples per MBPP train problem at T=0.8, top-k 40, programs passing
 all three asserts in the bubblewrap sandbox kept, at most 10 per problem, deduplicated;

@@ -168,7 +168,7 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       train_limit=0,       # train problems in the greedy train pass@1 (train/test gap);
                            # 0 = all, N = a stratified subsample
       # Other tasks every model is also evaluated on (label -> task, data_dir, limit, ...;
-      # restem_jax/loop/transfer.py), e.g. on the command line:
+      # restem_jax/loop/evaluation/transfer.py), e.g. on the command line:
       # --config.eval.transfer_tasks='{"gsm8k": {"data_dir": "/work/shared/data"}}'
       transfer_tasks=ml_collections.ConfigDict(),
   ))

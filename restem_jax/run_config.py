@@ -119,7 +119,7 @@ def estep_config(c) -> EStepConfig:
 
 def eval_config(c) -> EvalConfig:
   d = _tuples(c.eval.to_dict())
-  d.pop("transfer_tasks", None)  # restem_jax.loop.transfer reads these
+  d.pop("transfer_tasks", None)  # restem_jax.loop.evaluation.transfer reads these
   return build(EvalConfig, "eval", d)
 
 

@@ -11,10 +11,11 @@ layer, or between two units of one layer, fails. Bottom to top:
   4  sampling, training
   5  checkpoint
   6  convert (HF/GGUF mapping, import on first use), generation
-  7  loop                       (the stages: E-step, M-step, evaluation, reporting)
+  7  loop                       (the stages: estep/, M-step, evaluation/, reporting/)
   8  run_config                 (ConfigDict -> the typed configs of every layer below)
-  9  loop driver                (runner, base_model, transfer, eval_only, task_setup: read the
-                                ConfigDict)
+  9  loop driver                (runner, run_setup, base_model, evaluation.transfer,
+                                evaluation.policy_eval, reporting.training_summary, eval_only,
+                                task_setup: read the ConfigDict or use modules that do)
   10 aot                        (the AOT memory plan)
   11 main, plan, generate       (entry points)
 """
@@ -40,9 +41,11 @@ LAYERS = (
     ("aot",),
     ("main", "plan", "generate"),
 )
-LOOP_DRIVER = ("restem_jax.loop.runner", "restem_jax.loop.base_model",
-               "restem_jax.loop.transfer", "restem_jax.loop.eval_only",
-               "restem_jax.loop.task_setup")
+LOOP_DRIVER = ("restem_jax.loop.runner", "restem_jax.loop.run_setup",
+               "restem_jax.loop.base_model", "restem_jax.loop.evaluation.transfer",
+               "restem_jax.loop.evaluation.policy_eval",
+               "restem_jax.loop.reporting.training_summary",
+               "restem_jax.loop.eval_only", "restem_jax.loop.task_setup")
 
 
 def _module_imports():
@@ -90,8 +93,8 @@ def test_an_upward_edge_is_caught():
   """The check can fail: model importing sampling, or two units of one layer, is refused."""
   assert upward_edges({"restem_jax.model.layers": {"restem_jax.sampling.cascade"}})
   assert upward_edges({"restem_jax.sampling.decode": {"restem_jax.training.loss"}})
-  assert upward_edges({"restem_jax.loop.estep": {"restem_jax.loop.runner"}})
-  assert not upward_edges({"restem_jax.loop.runner": {"restem_jax.loop.estep",
+  assert upward_edges({"restem_jax.loop.estep.generate": {"restem_jax.loop.runner"}})
+  assert not upward_edges({"restem_jax.loop.runner": {"restem_jax.loop.estep.generate",
                                                       "restem_jax.run_config"}})
 
 
@@ -110,6 +113,6 @@ def test_the_planner_starts_no_verifier_code():
                                             "restem_jax.verify.code_runner",
                                             "restem_jax.verify.worker",
                                             "restem_jax.verify.worker_process",
-                                            "restem_jax.loop.estep",
-                                            "restem_jax.loop.evaluate"))
+                                            "restem_jax.loop.estep.generate",
+                                            "restem_jax.loop.evaluation.evaluate"))
   assert not heavy, f"the planner imports {heavy}"

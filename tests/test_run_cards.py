@@ -27,7 +27,8 @@ from tokenizers import pre_tokenizers, trainers
 import restem_jax.tasks  # noqa: F401  (registers every task)
 from restem_jax import run_config
 from restem_jax.checkpoint import model_checkpoint, model_spec
-from restem_jax.loop import length_check, runner, transfer
+from restem_jax.loop import length_check, runner
+from restem_jax.loop.evaluation import transfer
 from restem_jax.model import interface
 from restem_jax.model.config import ModelConfig
 from restem_jax.sharding import mesh as mesh_lib

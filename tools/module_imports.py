@@ -14,7 +14,7 @@ PACKAGE = "restem_jax"
 
 
 def module_name(path: str) -> str:
-  """'restem_jax/loop/estep.py' -> 'restem_jax.loop.estep' (a package is its __init__)."""
+  """'restem_jax/loop/runner.py' -> 'restem_jax.loop.runner' (a package is its __init__)."""
   name = path[:-len(".py")].replace(os.sep, ".")
   return name[:-len(".__init__")] if name.endswith(".__init__") else name
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from restem_jax.loop import greedy_eval
+from restem_jax.loop.evaluation import greedy_eval
 from restem_jax.tasks.problem import Problem
 
 _LISTED = 10

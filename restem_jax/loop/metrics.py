@@ -6,8 +6,8 @@ recompute them from JSON:
 
 - ``pass_at_k`` / ``mean_pass_at_k``: unbiased pass@k (Chen et al., 2021), the
   metric of the paper's Figure 5.
-- maj@k (Figure 5) lives in ``majority.py``: an expectation over k-subsets.
-- the Figure 8 (right) buckets live in ``buckets.py``.
+- maj@k (Figure 5) lives in ``evaluation/majority.py``: an expectation over k-subsets.
+- the Figure 8 (right) buckets live in ``evaluation/buckets.py``.
 - ``verdict_counts`` / ``estep_yield`` / ``timeout_rate``: how much usable data
   an E-step produced, and how much of it was lost to time limits.
 """

@@ -1,7 +1,8 @@
 """The typed configs of the E-step and of evaluation (`run_config` builds them).
 
-Kept apart from `estep.py` and `evaluate.py`, which import the verifier pool, so that
-building a run's configs (`python -m restem_jax.plan` does) starts no verifier code.
+Kept apart from `estep/generate.py` and `evaluation/evaluate.py`, which import the
+verifier pool, so that building a run's configs (`python -m restem_jax.plan` does) starts
+no verifier code.
 """
 
 from __future__ import annotations

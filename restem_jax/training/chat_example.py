@@ -84,7 +84,7 @@ def sampled_target_ids(vocab, template: ChatTemplate, prompt: Sequence[int],
   another stop id (e.g. Llama-3's <|end_of_text|>) gets that id replaced by end_of_turn. An
   end-of-turn text of several ids: the shortest prefix of the sample covering the text before
   it, then the end-of-turn ids. A sample that never ended its turn (max_new_tokens) is kept as
-  produced, as for few-shot prompts (loop/estep.py).
+  produced, as for few-shot prompts (loop/estep/generate.py).
   """
   ids = [int(i) for i in sample]
   eot = end_of_turn_ids(vocab, template)

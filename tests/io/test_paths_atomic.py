@@ -81,3 +81,43 @@ def test_plain_writes_replace_an_existing_file(tmp_path, root_kind):
   io.copy_tree(root, copy)  # a second copy over the first replaces its files
   assert io.read_bytes(io.join(copy, "x.bin")) == b"3"
   assert io.read_text(io.join(copy, "y.txt")) == "v2"
+
+
+@pytest.mark.parametrize("root_kind", ["local", "ram"])
+def test_write_tree_atomic_replaces_the_whole_tree(tmp_path, root_kind, monkeypatch):
+  """A second write leaves the new files only (none of the old tree, no temporary dir)."""
+  monkeypatch.chdir(tmp_path)
+  root = str(tmp_path / "r") if root_kind == "local" else "ram://tree_test/r"
+  target = io.join(root, "tb")
+  for gen, names in enumerate((("a", "b"), ("c",))):
+    local = tmp_path / f"local{gen}"
+    (local / "sub").mkdir(parents=True)
+    for name in names:
+      (local / name).write_text(f"{name}{gen}")
+    (local / "sub" / "x").write_text(str(gen))
+    io.write_tree_atomic(target, str(local))
+    assert io.listdir(target) == sorted(names + ("sub",))
+    assert [io.read_text(io.join(target, n)) for n in names] == [f"{n}{gen}" for n in names]
+    assert io.read_text(io.join(target, "sub", "x")) == str(gen)
+    assert io.listdir(root) == ["tb"]  # the old tree and the temporary copy are gone
+
+
+def test_write_tree_atomic_keeps_the_old_tree_when_the_copy_fails(tmp_path, monkeypatch):
+  target = str(tmp_path / "tb")
+  old = tmp_path / "old"
+  old.mkdir()
+  (old / "events").write_text("old")
+  io.write_tree_atomic(target, str(old))
+  new = tmp_path / "new"
+  new.mkdir()
+  (new / "events").write_text("new")
+
+  def broken(src, dst):
+    raise OSError("disk full")
+
+  monkeypatch.setattr(io.atomic.paths, "copy_tree", broken)
+  with pytest.raises(OSError, match="disk full"):
+    io.write_tree_atomic(target, str(new))
+  assert os.listdir(tmp_path / "tb") == ["events"]
+  assert (tmp_path / "tb" / "events").read_text() == "old"
+  assert sorted(os.listdir(tmp_path)) == ["new", "old", "tb"]  # no temporary copy left

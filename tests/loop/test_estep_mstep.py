@@ -7,7 +7,8 @@ import jax
 import numpy as np
 import pytest
 
-from restem_jax.loop import estep, mstep
+from restem_jax.loop import mstep
+from restem_jax.loop.estep import generate as estep
 from restem_jax.sampling.sampler import Sampler, SamplerConfig, SamplerOutput
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.tasks.problem import Problem

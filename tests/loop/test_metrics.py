@@ -83,7 +83,7 @@ def test_estep_yield():
 def test_no_jax_import():
   # The metrics/report modules are host-side only; importing them loads no JAX.
   import subprocess
-  code = ('import sys, restem_jax.loop.metrics, restem_jax.loop.report; '
+  code = ('import sys, restem_jax.loop.metrics, restem_jax.loop.reporting.report; '
           'assert "jax" not in sys.modules, "jax imported"')
   subprocess.run([sys.executable, '-c', code], check=True)
 

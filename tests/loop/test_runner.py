@@ -21,8 +21,10 @@ import pytest
 from restem_jax import run_config
 from restem_jax.checkpoint import manager, model_checkpoint
 from restem_jax.data.char_vocab import CharVocabulary
-from restem_jax.loop import base_model, estep, mstep, runner
-from restem_jax.loop.summary_schema import validate_summary
+from restem_jax.loop import base_model, mstep, runner
+from restem_jax.loop.estep import generate as estep
+from restem_jax.loop.evaluation import evaluate
+from restem_jax.loop.reporting.summary_schema import validate_summary
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.training import trainer as trainer_lib
 
@@ -77,10 +79,15 @@ def _digest(params):
   return [np.asarray(x).tobytes() for x in jax.tree.leaves(params)]
 
 
-def test_end_to_end_summary_files_and_cap(base_dir, tmp_path):
+def test_end_to_end_summary_files_and_cap(base_dir, tmp_path, monkeypatch):
   c = make_config(base_dir, estep=dict(num_samples=4, max_per_problem=2, chunk_problems=8))
   c.loop.sft_baseline = True
+  estep_calls = []
+  real_estep = estep.run_estep
+  monkeypatch.setattr(estep, "run_estep",
+                      lambda *a, **k: estep_calls.append(k["iteration"]) or real_estep(*a, **k))
   summary = runner.run(c, str(tmp_path))
+  assert estep_calls == [1, 2], "each E-step's chunks are made (or read) once"
   validate_summary(summary)
   assert json.loads((tmp_path / "summary.json").read_text()) == json.loads(json.dumps(summary))
   assert summary["mode"] == "restem" and len(summary["iterations"]) == 2
@@ -169,12 +176,17 @@ def test_resume_inside_mstep_gives_identical_summary(base_dir, reference, tmp_pa
   monkeypatch.undo()
   manifest = json.loads((tmp_path / "manifest.json").read_text())
   assert "iter_1/eval" in manifest["stages"] and "iter_2/mstep" not in manifest["stages"]
+  estep_calls = []
+  real_estep = estep.run_estep
+  monkeypatch.setattr(estep, "run_estep",
+                      lambda *a, **k: estep_calls.append(k["iteration"]) or real_estep(*a, **k))
   assert _comparable(runner.run(make_config(base_dir), str(tmp_path)), tmp_path) == reference
+  assert estep_calls == [1, 2], "a resumed run reads each finished E-step's chunks once"
 
 
 def test_resume_between_stages_gives_identical_summary(base_dir, reference, tmp_path,
                                                        monkeypatch):
-  real = runner.evaluate.evaluate
+  real = evaluate.evaluate
   calls = {"n": 0}
 
   def flaky(*a, **k):
@@ -183,7 +195,7 @@ def test_resume_between_stages_gives_identical_summary(base_dir, reference, tmp_
       raise _Interrupt()
     return real(*a, **k)
 
-  monkeypatch.setattr(runner.evaluate, "evaluate", flaky)
+  monkeypatch.setattr(evaluate, "evaluate", flaky)
   with pytest.raises(_Interrupt):
     runner.run(make_config(base_dir), str(tmp_path))
   monkeypatch.undo()

@@ -10,7 +10,8 @@ import os
 from restem_jax import run_config
 from restem_jax.checkpoint import packed_params
 from restem_jax.data.char_vocab import CharVocabulary
-from restem_jax.loop import base_model, greedy_eval, shipped_base
+from restem_jax.loop import base_model, shipped_base
+from restem_jax.loop.evaluation import greedy_eval
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.tasks import registry

@@ -13,7 +13,8 @@ import pytest
 
 from restem_jax import config_files
 from restem_jax import vocab as vocab_lib
-from restem_jax.loop import estep, task_setup
+from restem_jax.loop import task_setup
+from restem_jax.loop.estep import generate as estep
 from restem_jax.tasks import chat_prompt, completion, registry
 from restem_jax.tasks.chat_prompt import ChatPromptConfig
 from tests.vocab import real_tokenizers

@@ -5,7 +5,7 @@ import types
 
 import pytest
 
-from restem_jax.loop import runner
+from restem_jax.loop import run_setup
 from restem_jax.tasks import holdout, subsample
 from restem_jax.tasks.problem import Problem
 
@@ -42,12 +42,12 @@ def test_runner_limits_draw_stratified_subsamples_and_splits_stay_disjoint(monke
   train_val = _math_like("train", 50)
   files = {"test": _math_like("test", 25)}
   files["train"], files["validation"] = holdout.split_train_validation(train_val, seed=3)
-  monkeypatch.setattr(runner.registry, "load_problems",
+  monkeypatch.setattr(run_setup.registry, "load_problems",
                       lambda name, split, data_dir, seed: list(files[split]))
   run = types.SimpleNamespace(c=types.SimpleNamespace(task=types.SimpleNamespace(
       name="math", data_dir="", seed=3)), loop=types.SimpleNamespace(mode="restem"),
                               task=types.SimpleNamespace(name="math"))  # the run's TaskSpec
-  got = {split: runner.Run._problems(run, split, limit)
+  got = {split: run_setup.Run._problems(run, split, limit)
          for split, limit in (("train", 40), ("validation", 8), ("test", 20))}
   for split, problems in got.items():
     subjects = {p.checker_payload["subject"] for p in problems}

@@ -1,7 +1,7 @@
 """The E-step's training cut uses continuation decoding, like the sampler's texts."""
 
 from restem_jax import vocab
-from restem_jax.loop import estep
+from restem_jax.loop.estep import generate as estep
 from tests.vocab import real_tokenizers
 
 

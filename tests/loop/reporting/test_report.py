@@ -1,11 +1,11 @@
-"""Report and summary-schema tests (restem_jax.loop.report, summary_schema)."""
+"""Report and summary-schema tests (restem_jax.loop.reporting.report, summary_schema)."""
 
 import copy
 import os
 
 import pytest
 
-from restem_jax.loop.report import validate_summary, write_report
+from restem_jax.loop.reporting.report import validate_summary, write_report
 
 
 def _iteration(i, kept=40, **over):

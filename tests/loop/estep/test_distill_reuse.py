@@ -5,7 +5,8 @@ import json
 import pytest
 
 from restem_jax import run_config
-from restem_jax.loop import distill_reuse, runner
+from restem_jax.loop import runner
+from restem_jax.loop.estep import distill_reuse
 from restem_jax.tasks import registry
 from tests.loop.test_preflight import _tiny
 

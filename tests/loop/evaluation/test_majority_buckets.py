@@ -7,7 +7,8 @@ import types
 import numpy as np
 import pytest
 
-from restem_jax.loop import buckets, evaluate, majority, report
+from restem_jax.loop.evaluation import buckets, evaluate, majority
+from restem_jax.loop.reporting import report
 from restem_jax.tasks.problem import Problem
 from restem_jax.verify.verdict import Verdict
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from restem_jax.distributed import hosts
-from restem_jax.loop import greedy_eval, majority, metrics
+from restem_jax.loop import metrics
+from restem_jax.loop.evaluation import greedy_eval, majority
 from restem_jax.loop.stage_configs import EvalConfig
 from restem_jax.sampling import keys
 from restem_jax.sampling.sampler import Sampler
@@ -85,15 +86,17 @@ def evaluate(params, sampler: Sampler, pool: VerifierPool, cfg: EvalConfig, *,
              seed: int, bucket_draws: bool = False) -> dict:
   """All per-iteration evaluation numbers for `params` (JSON-ready).
 
-  `train` are the problems of the train-vs-test gap (Figure 4); `validation` may be
-  empty (then no val_pass1). `bucket_draws` (the base model) adds
-  `bucket_success_rate`, the independent draws that assign Figure 8 buckets.
+  `train` are the problems of the train-vs-test gap (Figure 4); `train` and `validation`
+  may be empty (then train_pass1 / val_pass1 are None: an eval-only run reads the test
+  split alone). `bucket_draws` (the base model) adds `bucket_success_rate`, the
+  independent draws that assign Figure 8 buckets.
   """
   t = greedy_eval.greedy_pass1(params, test, sampler, pool, seed)
   result = {"test_pass1": t["pass1"], "per_difficulty": t["per_difficulty"],
             "test_verdicts": t["verdicts"], "test_correct": t["per_problem"],
-            "train_pass1": greedy_eval.greedy_pass1(params, train, sampler, pool, seed)["pass1"],
-            "val_pass1": None}
+            "train_pass1": None, "val_pass1": None}
+  if train:
+    result["train_pass1"] = greedy_eval.greedy_pass1(params, train, sampler, pool, seed)["pass1"]
   if validation:
     result["val_pass1"] = greedy_eval.greedy_pass1(params, validation, sampler, pool,
                                                    seed)["pass1"]

@@ -28,8 +28,9 @@ import dataclasses
 from typing import Sequence
 
 from restem_jax import run_config
-from restem_jax.loop import greedy_eval, length_check
-from restem_jax.loop.evaluate import sampled_metrics
+from restem_jax.loop import length_check
+from restem_jax.loop.evaluation import greedy_eval
+from restem_jax.loop.evaluation.evaluate import sampled_metrics
 from restem_jax.loop.stage_configs import EvalConfig
 from restem_jax.tasks import registry, subsample
 from restem_jax.tasks.problem import Problem

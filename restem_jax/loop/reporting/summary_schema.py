@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from restem_jax.loop.buckets import BUCKETS as _BUCKETS
+from restem_jax.loop.evaluation.buckets import BUCKETS as _BUCKETS
 from restem_jax.verify.verdict import STATUSES
 
 

@@ -3,7 +3,8 @@
 
 import numpy as np
 
-from restem_jax.loop import estep, report_sections
+from restem_jax.loop.estep import generate as estep
+from restem_jax.loop.reporting import report_sections
 from restem_jax.sampling.sampler import SamplerOutput
 from restem_jax.tasks.problem import Problem
 from restem_jax.verify.verdict import Verdict

@@ -1,13 +1,13 @@
 """TensorBoard event files of a run (eval scalars per iteration, M-step curves per step).
 
 tensorboardX writes event files to a local directory only; the events are written to a
-temporary local directory and then copied into `W/tb` through `restem_jax.io`, so the
+temporary local directory, which then replaces `W/tb` through `restem_jax.io`
+(`write_tree_atomic`: a reader sees the old events or the new ones, never a mix), so the
 same code serves local and cloud-storage workdirs.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from typing import Sequence
 
@@ -28,7 +28,4 @@ def write_scalars(tb_dir: str, evals: Sequence[dict], rows: Sequence[dict]) -> N
         for k, v in row.items():
           if k not in ("iteration", "run", "step"):
             tb.add_scalar(f"{row['run']}/{k}", v, row["step"])
-    io.rmtree(tb_dir)  # a rerun replaces the events instead of adding a second file
-    for name in os.listdir(local):
-      with open(os.path.join(local, name), "rb") as f:
-        io.write_bytes_atomic(io.join(tb_dir, name), f.read())
+    io.write_tree_atomic(tb_dir, local)  # a rerun replaces the events, adds no second file

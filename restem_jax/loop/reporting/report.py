@@ -27,9 +27,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from restem_jax import io as rio
-from restem_jax.loop import majority, report_sections
-from restem_jax.loop.buckets import BUCKETS, NO_BUCKETS_NOTE
-from restem_jax.loop.summary_schema import validate_summary
+from restem_jax.loop.evaluation import majority
+from restem_jax.loop.evaluation.buckets import BUCKETS, NO_BUCKETS_NOTE
+from restem_jax.loop.reporting import report_sections
+from restem_jax.loop.reporting.summary_schema import validate_summary
 from restem_jax.verify.verdict import STATUSES
 
 __all__ = ['write_report', 'validate_summary']

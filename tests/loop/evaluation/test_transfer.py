@@ -8,8 +8,9 @@ import pytest
 from absl import flags
 from ml_collections import config_flags
 
-from restem_jax.loop import runner, transfer
-from restem_jax.loop.summary_schema import validate_summary
+from restem_jax.loop import runner
+from restem_jax.loop.evaluation import transfer
+from restem_jax.loop.reporting.summary_schema import validate_summary
 from restem_jax.sampling.sampler import Sampler, SamplerConfig
 from tests.engine import toy
 from tests.loop.test_preflight import REPO, _tiny

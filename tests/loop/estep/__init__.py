@@ -1,0 +1,1 @@
+"""Tests of the E-step (restem_jax.loop.estep)."""

@@ -1,0 +1,1 @@
+"""Tests of the evaluation path (restem_jax.loop.evaluation)."""

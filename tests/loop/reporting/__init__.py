@@ -1,0 +1,1 @@
+"""Tests of the summary, report and outputs (restem_jax.loop.reporting)."""
