@@ -142,6 +142,7 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
           rank=0,        # adapter rank r; 0 = full fine-tuning (every weight trains)
           alpha=16.0,    # update = alpha / r * A B
           targets=("q", "k", "v", "o", "gate", "up", "down"),  # projections adapted
+          dropout=0.0,   # PEFT lora_dropout: drop prob. of the adapter path's input, training only
       )),
   ))
   c.estep = ml_collections.ConfigDict(dict(

@@ -79,7 +79,9 @@ class Scanned:
     if cfg.remat:  # inside the scan: one layer's activations are recomputed at a time
       block_cls = nn.remat(block_cls, prevent_cse=False)
     cache_axes = 0 if cache is not None else nn.broadcast
-    stack = nn.scan(block_cls, variable_axes={"params": 0, "lora": 0}, split_rngs={"params": True},
+    # "lora"/"lora_dropout": the adapters and their dropout rates (`lora_delta`), per layer.
+    stack = nn.scan(block_cls, variable_axes={"params": 0, "lora": 0, "lora_dropout": 0},
+                    split_rngs={"params": True, "lora_dropout": True},
                     in_axes=(nn.broadcast, nn.broadcast, cache_axes, nn.broadcast),
                     length=cfg.num_layers, metadata_params={nn.PARTITION_NAME: LAYERS_AXIS})
     return stack(cfg, name=STACKED)(x, positions, mask, cache, cache_index)
