@@ -3,7 +3,9 @@
   --config.loop.mode=eval --config.loop.checkpoints='("W/iter_2/policy", "IMPORTED")'
 
 Each checkpoint (an Orbax params dir of the configured model: a finished run's
-`W/iter_i/policy`, `W/sft`, `W/base`, or an imported model) is one resumable stage
+`W/iter_i/policy`, `W/sft`, `W/base`, or an imported model; or a LoRA run's adapter dir,
+evaluated as its base with the adapters merged in, `checkpoint.merged_adapter`) is one
+resumable stage
 `eval/<i>`: greedy pass@1 and per-difficulty accuracy on the test split, pass@k and
 maj@k from `eval.num_samples` samples, and every `eval.transfer_tasks` entry. Only
 the test split is read, so a test-only task works. The summary lists the checkpoints
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 
 from restem_jax import io
+from restem_jax.checkpoint import adapter_checkpoint, merged_adapter
 from restem_jax.loop import evaluate, greedy_eval, report_sections, tensorboard, transfer
 from restem_jax.loop.summary_schema import validate_summary
 
@@ -41,8 +44,10 @@ def run_eval(run, pool) -> dict:
   """Evaluates every `loop.checkpoints` entry; writes summary, metrics, TensorBoard, report."""
   rows = []
   for i, path in enumerate(run.loop.checkpoints):
-    def do_eval(path=path):
-      return evaluate_checkpoint(run, run.restore(path), pool)
+    def do_eval(path=path):  # a LoRA adapter dir: its base with the adapters merged in
+      params = (merged_adapter.restore(path, run.model_cfg, run.mesh, run.rules)[0]
+                if adapter_checkpoint.is_adapter_checkpoint(path) else run.restore(path))
+      return evaluate_checkpoint(run, params, pool)
     rec = run.stage(f"eval/{i}", do_eval)
     rows.append({"index": i, "checkpoint": path,
                  **{k: rec[k] for k in _PUBLIC if rec.get(k) is not None}})
