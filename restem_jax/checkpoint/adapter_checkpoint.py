@@ -55,15 +55,7 @@ def restore(ckpt_dir: str, model_cfg: ModelConfig, lcfg: lora.LoraConfig, mesh, 
                      f"{stored}, config.train.lora asks for "
                      f"{(lcfg.rank, lcfg.alpha, tuple(lcfg.targets))}.")
   disk_cfg = layer_stack.disk_config(model_cfg)
-  like = _abstract(disk_cfg, lcfg, mesh, rules)
+  like = lora.abstract_adapters(disk_cfg, lcfg, mesh, rules)
   adapters, _ = manager.restore_params(str(ckpt_dir), like)
   return layer_stack.of(model_cfg).from_disk(
-      model_cfg, adapters, _abstract(model_cfg, lcfg, mesh, rules)), info
-
-
-def _abstract(cfg: ModelConfig, lcfg: lora.LoraConfig, mesh, rules):
-  shapes = jax.eval_shape(lambda k: lora.init_adapters(cfg, lcfg, k, mesh, rules),
-                          jax.random.key(0))
-  shardings = lora.adapter_shardings(cfg, lcfg, mesh, rules)
-  return jax.tree.map(lambda s, sh: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sh),
-                      shapes, shardings)
+      model_cfg, adapters, lora.abstract_adapters(model_cfg, lcfg, mesh, rules)), info

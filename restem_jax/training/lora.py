@@ -117,6 +117,16 @@ def init_adapters(cfg: ModelConfig, lcfg: LoraConfig, rng, mesh, rules):
   return jax.jit(make, out_shardings=adapter_shardings(cfg, lcfg, mesh, rules))(rng)
 
 
+def abstract_adapters(cfg: ModelConfig, lcfg: LoraConfig, mesh, rules):
+  """ShapeDtypeStructs (with shardings) of `init_adapters`' output: restore targets and
+  the AOT plan's trained leaves."""
+  shapes = jax.eval_shape(lambda k: init_adapters(cfg, lcfg, k, mesh, rules),
+                          jax.random.key(0))
+  shardings = adapter_shardings(cfg, lcfg, mesh, rules)
+  return jax.tree.map(lambda s, sh: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sh),
+                      shapes, shardings)
+
+
 def _delta(a, b, lead: int):
   """A [*L, *in, r] x B [*L, r, *out] -> [*L, *in, *out] in fp32."""
   letters = "abcdefghijklmnopq"

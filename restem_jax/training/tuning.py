@@ -33,6 +33,10 @@ class FullTuning:
     del cfg, mesh, rules
     return params, None
 
+  def abstract_split(self, cfg: ModelConfig, params, mesh, rules):
+    """`split` on ShapeDtypeStruct params (the AOT plan)."""
+    return self.split(cfg, params, mesh, rules)
+
   def model_params(self, cfg: ModelConfig, trainable, frozen):
     del cfg, frozen
     return trainable
@@ -55,6 +59,11 @@ class LoraTuning:
       adapters = jax.tree.map(lambda x, s: jax.device_put(x, s).copy(), self.adapters,
                               shardings)
     return adapters, params
+
+  def abstract_split(self, cfg: ModelConfig, params, mesh, rules):
+    """`split` on ShapeDtypeStruct params (the AOT plan): the adapters `split` makes, as
+    ShapeDtypeStructs with their shardings, and the frozen base."""
+    return lora.abstract_adapters(cfg, self.lcfg, mesh, rules), params
 
   def view(self, frozen, trainable, dropout_rng=None):
     """What the loss sees: base + adapters, unmerged; `dropout_rng` (a train step's key)
