@@ -236,12 +236,14 @@ class Run:
     """One E-step / M-step / evaluation; returns (record, new policy params, its path)."""
     out_dir = io.join(self.workdir, f"iter_{i}", "estep")
     train = self.problems["train"]
-    policy = sampler.place(policy)  # once, not per chunk: training -> sampling layout
+    # Once, not per chunk: training -> sampling layout and dtype (sampler.params_dtype). The
+    # policy handed on (no M-step below) stays the caller's: fp32 masters are never rounded.
+    placed = sampler.place(policy)
 
     def do_estep():
       advance, close = _progress(f"iter {i} E-step (problems)", len(train))
       try:
-        chunks = self.estep_chunks(policy, train, sampler, pool, out_dir, i, policy_path,
+        chunks = self.estep_chunks(placed, train, sampler, pool, out_dir, i, policy_path,
                                    progress=advance)
       finally:
         close()
@@ -262,7 +264,7 @@ class Run:
 
     e = self.stage(f"iter_{i}/estep", do_estep)
     kept = estep.kept_samples(self.estep_chunks(  # all chunks exist: this only reads them
-        policy, train, sampler, pool, out_dir, i, policy_path))
+        placed, train, sampler, pool, out_dir, i, policy_path))
     if not kept:
       logging.warning("iteration %d: the E-step kept no correct sample (%s); no M-step.", i,
                       e["verdicts"])
