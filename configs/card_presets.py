@@ -104,6 +104,10 @@ def base_card(name: str, card: str):
   # The paper's E-step sampling and the M-step schedule every card shares; each card sets
   # its lengths, N and max_steps.
   c.sampler.update(prompts_per_batch=p.prompts_per_batch,
+                   # bf16 sampling weights on accelerators (a copy cast once per policy; the
+                   # trainer keeps its fp32 masters); the KV cache follows the compute dtype
+                   # (kv_cache_dtype ''). The CPU smoke keeps fp32: this CPU has no fast bf16.
+                   params_dtype="bfloat16" if p.dtype == "bfloat16" else "",
                    temperature=0.7,  # paper: 0.7
                    top_k=40,         # paper: top-K 40
                    top_p=1.0)        # no nucleus filter in the E-step

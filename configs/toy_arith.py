@@ -142,6 +142,7 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
           rank=0,        # adapter rank r; 0 = full fine-tuning (every weight trains)
           alpha=16.0,    # update = alpha / r * A B
           targets=("q", "k", "v", "o", "gate", "up", "down"),  # projections adapted
+          dropout=0.0,   # PEFT lora_dropout: drop prob. of the adapter path's input, training only
       )),
   ))
   c.estep = ml_collections.ConfigDict(dict(
@@ -180,6 +181,11 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       prompts_per_batch=64,  # x num_samples rows per decode call
       slots_per_problem=0,  # refill: S slots per problem take the call's samples from one
                             # queue (restem_jax/sampling/refill.py); 0 = one row per sample
+      # Sampling weights / KV cache dtype ('' = the model's param / compute dtype). On
+      # accelerators set both to 'bfloat16' (the trainer keeps fp32 masters; the sampler
+      # casts a copy once per policy); this CPU has no fast bf16, so the toy keeps fp32.
+      params_dtype="",
+      kv_cache_dtype="",
       temperature=0.7,     # paper: 0.7
       top_k=40,            # paper: 40
       top_p=1.0,

@@ -84,7 +84,8 @@ def sampler_config(c) -> SamplerConfig:
   s = c.sampler
   return build(SamplerConfig, "sampler", dict(
       prompt_buckets=tuple(s.prompt_buckets), max_new_tokens=s.max_new_tokens,
-      prompts_per_batch=s.prompts_per_batch, slots_per_problem=s.get("slots_per_problem", 0)))
+      prompts_per_batch=s.prompts_per_batch, slots_per_problem=s.get("slots_per_problem", 0),
+      params_dtype=s.get("params_dtype", ""), kv_cache_dtype=s.get("kv_cache_dtype", "")))
 
 
 def sampling_params(c) -> SamplingParams:

@@ -21,6 +21,9 @@ from typing import Callable
 
 from restem_jax import run_config
 from restem_jax.aot import programs, report, topology
+from restem_jax.loop import tuning_policy
+from restem_jax.model import kv_cache
+from restem_jax.sampling import sampler as sampler_lib
 from restem_jax.sampling import stops
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.tasks import completion
@@ -45,8 +48,15 @@ def _lowered(name: str, c, model_cfg, mesh, options: PlanOptions, table):
   if name == "mstep_train":
     _, loop = run_config.mstep_config(c)
     ctx["train"] = loop
-    return programs.train_program(model_cfg, loop, mesh, run_config.logical_rules(c),
-                                  options.opt_state_layout), "train", ctx
+    rules = run_config.logical_rules(c)
+    # What trains, as the run decides it (train.lora.rank > 0: adapters over a frozen base).
+    policy = tuning_policy.for_config(run_config.lora_config(c), c.seed, model_cfg, mesh, rules)
+    _, tuning = policy.start(None, None, "base")
+    lowered, state, frozen = programs.train_program(model_cfg, loop, mesh, rules,
+                                                    options.opt_state_layout, tuning)
+    ctx["state"] = programs.train_state_bytes(state, frozen)
+    ctx["tuning"] = "full" if tuning is None else f"LoRA rank {tuning.lcfg.rank}"
+    return lowered, "train", ctx
   if name == "estep_decode":
     n, top_k = run_config.estep_config(c).num_samples, run_config.sampling_params(c).top_k
   elif name == "eval_decode":
@@ -84,6 +94,12 @@ def plan(c, options: PlanOptions, emit: Callable[[str], None] = print) -> list[r
        f"{target.hbm_bytes / report.MiB:.0f} MiB each; mesh {dict(mesh.shape)}; "
        f"{model_cfg.num_params() / 1e6:.1f}M params, attention {model_cfg.attention_impl}, "
        f"layers {'scanned' if model_cfg.scan_layers else 'unrolled'}")
+  sampler = run_config.sampler_config(c)
+  emit(f"sampling: weights {sampler_lib.sampling_model_config(sampler, model_cfg).param_dtype}"
+       f" (sampler.params_dtype={sampler.params_dtype!r}), KV cache "
+       f"{kv_cache.dtype_of(model_cfg, sampler.kv_cache_dtype).name} "
+       f"(sampler.kv_cache_dtype={sampler.kv_cache_dtype!r}); training: weights "
+       f"{model_cfg.param_dtype}, compute {model_cfg.dtype}")
   table = stop_table(c, model_cfg, emit)
   plans = []
   for name in options.programs:
@@ -100,6 +116,8 @@ def plan(c, options: PlanOptions, emit: Callable[[str], None] = print) -> list[r
     emit(report.plan_line(p))
     emit(report.table(p))
     emit(f"  {'lower + compile':<20} {seconds:>12.1f} s")
+    if "state" in ctx:
+      emit(report.state_lines(ctx["tuning"], ctx["state"]))
     for line in report.advice(p, kind, ctx):
       emit("  change: " + line)
   return plans

@@ -78,6 +78,15 @@ def table(p: ProgramPlan) -> str:
   return "\n".join(f"  {k:<20} {v / MiB:>12.1f} MiB" for k, v in rows)
 
 
+def state_lines(tuning: str, state: dict) -> str:
+  """The train step's state per device (from its abstract arguments), inside `arguments`
+  above; gradients are as large as the trained params and live in the temporaries."""
+  rows = [("trained params", state["trained"]), ("frozen params", state["frozen"]),
+          ("gradients (in temp)", state["trained"]), ("optimizer state", state["optimizer"])]
+  return f"  state per device ({tuning}):\n" + "\n".join(
+      f"    {k:<20} {v / MiB:>10.1f} MiB ({v:,} B)" for k, v in rows)
+
+
 def advice(p: ProgramPlan, kind: str, ctx: dict) -> list[str]:
   """What to change when `p` does not fit; `kind` is 'train' or 'decode'.
 

@@ -28,7 +28,8 @@ def export_adapter_checkpoint(checkpoint: str, out: str, peft_out: str | None = 
   info = adapter_checkpoint.read_info(checkpoint)
   base = info["base_checkpoint"]
   lcfg = lora.LoraConfig(rank=info["rank"], alpha=info["alpha"],
-                         targets=tuple(info["targets"]))
+                         targets=tuple(info["targets"]),
+                         dropout=info.get("dropout", 0.0))  # absent before dropout existed
   cfg = layer_stack.disk_config(model_checkpoint.read_model_config(base))
   mesh = mesh_lib.make_mesh(mesh_lib.MeshConfig())
   rules = partitioning.DEFAULT_RULES

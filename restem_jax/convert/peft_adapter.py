@@ -48,7 +48,7 @@ def peft_tensors(cfg: ModelConfig, lcfg: lora.LoraConfig, adapters) -> dict[str,
 
 def adapter_config(lcfg: lora.LoraConfig, base_model: str) -> dict:
   return {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": lcfg.rank,
-          "lora_alpha": lcfg.alpha, "lora_dropout": 0.0, "bias": "none",
+          "lora_alpha": lcfg.alpha, "lora_dropout": lcfg.dropout, "bias": "none",
           "target_modules": sorted(_HF_MODULE[t].split(".")[1] for t in lcfg.targets),
           "fan_in_fan_out": False, "use_rslora": False, "use_dora": False,
           "init_lora_weights": True, "modules_to_save": None,

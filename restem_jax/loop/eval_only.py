@@ -3,9 +3,10 @@
   --config.loop.mode=eval --config.loop.checkpoints='("W/iter_2/policy", "IMPORTED")'
 
 Each checkpoint (an Orbax params dir of the configured model: a finished run's
-`W/iter_i/policy`, `W/sft`, `W/base`, or an imported model) is one resumable stage
-`eval/<i>`, evaluated by the training runs' evaluation path (evaluation/policy_eval.py)
-on the test split alone: greedy pass@1 and per-difficulty accuracy, pass@k and maj@k
+`W/iter_i/policy`, `W/sft`, `W/base`, or an imported model; or a LoRA run's adapter dir,
+evaluated as its base with the adapters merged in, `checkpoint.merged_adapter`) is one
+resumable stage `eval/<i>`, evaluated by the training runs' evaluation path
+(evaluation/policy_eval.py) on the test split alone: greedy pass@1 and per-difficulty accuracy, pass@k and maj@k
 from `eval.num_samples` samples, and every `eval.transfer_tasks` entry. Only the test
 split is read, so a test-only task works. The summary lists the checkpoints
 (`summary['checkpoints']`); the training runs' output writer (reporting/outputs.py)
@@ -15,6 +16,7 @@ writes it with metrics.jsonl, TensorBoard (step = checkpoint index) and report.m
 
 from __future__ import annotations
 
+from restem_jax.checkpoint import adapter_checkpoint, merged_adapter
 from restem_jax.distributed import hosts
 from restem_jax.loop.evaluation import policy_eval, transfer
 from restem_jax.loop.reporting import outputs
@@ -24,12 +26,19 @@ _PUBLIC = ("test_pass1", "per_difficulty", "test_verdicts", "test_pass_at_k", "t
            "transfer")
 
 
+def _restore(run, path: str):
+  """A checkpoint's params; a LoRA run's adapter dir: its base with the adapters merged in."""
+  if adapter_checkpoint.is_adapter_checkpoint(path):
+    return merged_adapter.restore(path, run.model_cfg, run.mesh, run.rules)[0]
+  return run.restore(path)
+
+
 def run_eval(run, pool) -> dict:
   """Evaluates every `loop.checkpoints` entry; writes summary, metrics, TensorBoard, report."""
   rows = []
   for i, path in enumerate(run.loop.checkpoints):
     rec, _ = run.stage(f"eval/{i}", lambda path=path: (
-        policy_eval.evaluate_policy(run, run.restore(path), pool), None))
+        policy_eval.evaluate_policy(run, _restore(run, path), pool), None))
     rows.append({"index": i, "checkpoint": path,
                  **{k: rec[k] for k in _PUBLIC if rec.get(k) is not None}})
   summary = {"task": run.c.task.name, "mode": "eval", "seed": run.c.seed,

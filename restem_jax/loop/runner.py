@@ -53,8 +53,10 @@ def run_iteration(run: Run, i: int, policy, policy_path: str, sampler, base, pre
   `base` is (params, checkpoint) of the base model every M-step restarts from (or
   continues, `loop.start_from`, from `prev_params`)."""
   base_params, base_checkpoint = base
-  policy = sampler.place(policy)  # once, not per chunk: training -> sampling layout
-  e, kept = estep_stage.run_stage(run, i, policy, policy_path, sampler, pool)
+  # Once, not per chunk: training -> sampling layout and dtype (sampler.params_dtype). The
+  # policy handed on (no M-step below) stays the caller's: fp32 masters are never rounded.
+  placed = sampler.place(policy)
+  e, kept = estep_stage.run_stage(run, i, placed, policy_path, sampler, pool)
   if not kept:
     logging.warning("iteration %d: the E-step kept no correct sample (%s); no M-step.", i,
                     e["verdicts"])

@@ -31,7 +31,8 @@ def logits_fn(cfg: ModelConfig, params, tokens_BxT, segment_ids_BxT, positions_B
   if positions_BxT is None:
     positions_BxT = masks.positions_from_segments(segment_ids_BxT)
   logits, _ = make_module(cfg).apply(
-      lora_delta.variables_of(params), tokens_BxT, positions_BxT, masks.packed_causal(segment_ids_BxT))
+      lora_delta.variables_of(params), tokens_BxT, positions_BxT, masks.packed_causal(segment_ids_BxT),
+      rngs=lora_delta.rngs_of(params))
   return logits
 
 
@@ -41,7 +42,7 @@ def hidden_fn(cfg: ModelConfig, params, tokens_BxT, segment_ids_BxT, positions_B
     positions_BxT = masks.positions_from_segments(segment_ids_BxT)
   hidden, _ = make_module(cfg).apply(
       lora_delta.variables_of(params), tokens_BxT, positions_BxT, masks.packed_causal(segment_ids_BxT),
-      return_hidden=True)
+      return_hidden=True, rngs=lora_delta.rngs_of(params))
   return hidden
 
 

@@ -21,8 +21,21 @@ ROWS_AXIS = -4    # B of [..., B, K, S, E]
 LENGTH_AXIS = -2  # S
 
 
-def init_cache(cfg: ModelConfig, batch: int, length: int):
-  return layer_stack.of(cfg).init_cache(cfg, batch, length)
+CACHE_DTYPES = ("", "bfloat16", "float16", "float32")  # '' = the model's compute dtype
+
+
+def dtype_of(cfg: ModelConfig, name: str = ""):
+  """The cache dtype `name` names (`sampler.kv_cache_dtype`); '' = `cfg.compute_dtype`."""
+  if name not in CACHE_DTYPES:
+    raise ValueError(f"sampler.kv_cache_dtype={name!r}; expected one of {CACHE_DTYPES} "
+                     "('' = the model's compute dtype).")
+  return jnp.dtype(name) if name else jnp.dtype(cfg.compute_dtype)
+
+
+def init_cache(cfg: ModelConfig, batch: int, length: int, dtype: str = ""):
+  """Zeros in `dtype_of(cfg, dtype)`; the attention layers write keys and values in the
+  cache's dtype and read them back into the compute dtype's arithmetic."""
+  return layer_stack.of(cfg).init_cache(cfg, batch, length, dtype_of(cfg, dtype))
 
 
 def length(cache) -> int:
@@ -39,6 +52,7 @@ def first_row(cache):
   return jax.tree.map(lambda x: x[..., :1, :, :, :], cache)
 
 
-def cache_bytes(cfg: ModelConfig, batch: int, length: int) -> int:  # pylint: disable=redefined-outer-name
-  itemsize = jnp.dtype(cfg.compute_dtype).itemsize
+def cache_bytes(cfg: ModelConfig, batch: int, length: int,  # pylint: disable=redefined-outer-name
+                dtype: str = "") -> int:
+  itemsize = dtype_of(cfg, dtype).itemsize
   return 2 * cfg.num_layers * batch * length * cfg.num_kv_heads * cfg.head_dim * itemsize

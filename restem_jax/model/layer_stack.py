@@ -37,8 +37,8 @@ def block_name(i: int) -> str:
   return f"block_{i}"
 
 
-def _cache_leaves(cfg: ModelConfig, shape):
-  return {"k": jnp.zeros(shape, cfg.compute_dtype), "v": jnp.zeros(shape, cfg.compute_dtype)}
+def _cache_leaves(shape, dtype):
+  return {"k": jnp.zeros(shape, dtype), "v": jnp.zeros(shape, dtype)}
 
 
 class Unrolled:
@@ -55,9 +55,9 @@ class Unrolled:
       new_cache.append(layer_cache)
     return x, (new_cache if cache is not None else None)
 
-  def init_cache(self, cfg: ModelConfig, batch: int, length: int):
+  def init_cache(self, cfg: ModelConfig, batch: int, length: int, dtype):
     shape = (batch, cfg.num_kv_heads, length, cfg.head_dim)
-    return [_cache_leaves(cfg, shape) for _ in range(cfg.num_layers)]
+    return [_cache_leaves(shape, dtype) for _ in range(cfg.num_layers)]
 
   def zip_levels(self, cfg: ModelConfig, levels: dict):
     """{level: cache} (each in this layout) -> one cache whose layer i is {level: layer i}."""
@@ -79,13 +79,15 @@ class Scanned:
     if cfg.remat:  # inside the scan: one layer's activations are recomputed at a time
       block_cls = nn.remat(block_cls, prevent_cse=False)
     cache_axes = 0 if cache is not None else nn.broadcast
-    stack = nn.scan(block_cls, variable_axes={"params": 0, "lora": 0}, split_rngs={"params": True},
+    # "lora"/"lora_dropout": the adapters and their dropout rates (`lora_delta`), per layer.
+    stack = nn.scan(block_cls, variable_axes={"params": 0, "lora": 0, "lora_dropout": 0},
+                    split_rngs={"params": True, "lora_dropout": True},
                     in_axes=(nn.broadcast, nn.broadcast, cache_axes, nn.broadcast),
                     length=cfg.num_layers, metadata_params={nn.PARTITION_NAME: LAYERS_AXIS})
     return stack(cfg, name=STACKED)(x, positions, mask, cache, cache_index)
 
-  def init_cache(self, cfg: ModelConfig, batch: int, length: int):
-    return _cache_leaves(cfg, (cfg.num_layers, batch, cfg.num_kv_heads, length, cfg.head_dim))
+  def init_cache(self, cfg: ModelConfig, batch: int, length: int, dtype):
+    return _cache_leaves((cfg.num_layers, batch, cfg.num_kv_heads, length, cfg.head_dim), dtype)
 
   def zip_levels(self, cfg: ModelConfig, levels: dict):
     del cfg

@@ -57,7 +57,7 @@ def shared_prefix_len(prompts: Sequence[np.ndarray], quantum: int = PREFIX_QUANT
   return n // quantum * quantum
 
 
-def prefill_prefix(params, prefix_RxP, *, cfg: ModelConfig):
+def prefill_prefix(params, prefix_RxP, *, cfg: ModelConfig, cache_dtype: str = ""):
   """KV cache of the shared prefix: per layer {'k','v': [R, K, P0, E]} (in the model's
   layer layout, `kv_cache`).
 
@@ -67,7 +67,7 @@ def prefill_prefix(params, prefix_RxP, *, cfg: ModelConfig):
   slots_RxP = jnp.broadcast_to(jnp.arange(p0)[None], (r, p0))
   mask = masks.cache_mask(jnp.ones((r, p0), bool), slots_RxP)
   _, cache = interface.extend(cfg, params, prefix_RxP, slots_RxP, mask,
-                              kv_cache.init_cache(cfg, r, p0), 0, last_only=True)
+                              kv_cache.init_cache(cfg, r, p0, cache_dtype), 0, last_only=True)
   return cache
 
 
@@ -125,17 +125,18 @@ def generate(params, prefix_cache, batch: DecodeBatch, *, cfg: ModelConfig, shap
   last_BxV, step = prefill_and_step(cfg, params, prefix_cache, batch.prompts_BxP,
                                     batch.prompt_lens_B, n)
   rep = functools.partial(jnp.repeat, repeats=n, axis=0)
-  own = kv_cache.init_cache(cfg, batch.prompts_BxP.shape[0] * n, m)
+  own = kv_cache.init_cache(cfg, batch.prompts_BxP.shape[0] * n, m, shape.cache_dtype)
   return decode.run_loop(step, own, rep(last_BxV), decode.row_keys(batch, n),
                          rep(batch.active_B), batch, shape)
 
 
-def jit_prefill_prefix(cfg: ModelConfig):
-  return jax.jit(functools.partial(prefill_prefix, cfg=cfg))
+def jit_prefill_prefix(cfg: ModelConfig, cache_dtype: str = ""):
+  return jax.jit(functools.partial(prefill_prefix, cfg=cfg, cache_dtype=cache_dtype))
 
 
 def cache_bytes(cfg: ModelConfig, prefix_len: int, problems: int, suffix_len: int,
-                num_samples: int, max_new_tokens: int) -> int:
-  """KV bytes of the three levels for one batch."""
-  return (kv_cache.cache_bytes(cfg, 1, prefix_len) + kv_cache.cache_bytes(cfg, problems, suffix_len)
-          + kv_cache.cache_bytes(cfg, problems * num_samples, max_new_tokens))
+                num_samples: int, max_new_tokens: int, dtype: str = "") -> int:
+  """KV bytes of the three levels for one batch (cache dtype `dtype`, kv_cache.py)."""
+  return (kv_cache.cache_bytes(cfg, 1, prefix_len, dtype)
+          + kv_cache.cache_bytes(cfg, problems, suffix_len, dtype)
+          + kv_cache.cache_bytes(cfg, problems * num_samples, max_new_tokens, dtype))

@@ -26,7 +26,7 @@ from restem_jax.sampling.decode_input import DecodeBatch, DecodeShape
 from restem_jax.sampling.strategies import select_tokens
 
 
-def _prefill(cfg, params, prompts_BxP, prompt_lens_B, total_len):
+def _prefill(cfg, params, prompts_BxP, prompt_lens_B, total_len, cache_dtype):
   b, p = prompts_BxP.shape
   slots_P = jnp.arange(p)
   pad_B = p - prompt_lens_B
@@ -35,7 +35,7 @@ def _prefill(cfg, params, prompts_BxP, prompt_lens_B, total_len):
   key_valid_BxS = jnp.concatenate(
       [prompt_valid_BxP, jnp.ones((b, total_len - p), bool)], axis=1)
   mask_BxPxS = masks.cache_mask(key_valid_BxS, jnp.broadcast_to(slots_P, (b, p)))
-  cache = kv_cache.init_cache(cfg, b, total_len)
+  cache = kv_cache.init_cache(cfg, b, total_len, cache_dtype)
   logits_Bx1xV, cache = interface.extend(cfg, params, prompts_BxP, positions_BxP, mask_BxPxS,
                                          cache, 0, last_only=True)
   return logits_Bx1xV[:, 0], cache, key_valid_BxS
@@ -54,7 +54,7 @@ def generate(params, batch: DecodeBatch, *, cfg: ModelConfig, shape: DecodeShape
   _, p = batch.prompts_BxP.shape
   n, m = shape.num_samples, shape.max_new_tokens
   last_BxV, cache, key_valid_BxS = _prefill(cfg, params, batch.prompts_BxP, batch.prompt_lens_B,
-                                            p + m)
+                                            p + m, shape.cache_dtype)
   rep = functools.partial(jnp.repeat, repeats=n, axis=0)
   key_valid_RxS, lens_R = rep(key_valid_BxS), rep(batch.prompt_lens_B)
   cache = kv_cache.repeat_rows(cache, n)

@@ -32,6 +32,7 @@ class DecodeShape:
   max_new_tokens: int  # M
   top_k: int           # 0 = no top-k filter
   pad_id: int = 0      # written after a row's last token
+  cache_dtype: str = ""  # the KV cache's dtype ('' = the model's compute dtype; kv_cache.py)
 
 
 @flax.struct.dataclass

@@ -140,7 +140,7 @@ def generate(params, prefix_cache, batch: DecodeBatch, *, cfg: ModelConfig, shap
               prev_R=zeros(r), live_R=jnp.zeros(r, bool), tail_RxW=empty_tail,
               tokens_BxNxM=jnp.full((b, n, m), shape.pad_id, jnp.int32),
               logprobs_BxNxM=jnp.zeros((b, n, m), jnp.float32), lengths_BxN=zeros((b, n)),
-              own=kv_cache.init_cache(cfg, r, ps + m), steps=jnp.int32(1))
+              own=kv_cache.init_cache(cfg, r, ps + m, shape.cache_dtype), steps=jnp.int32(1))
   st = jax.lax.while_loop(lambda st: jnp.any(st.live_R), body, fill(st))
   return {"tokens": st.tokens_BxNxM.reshape(b * n, m),
           "logprobs": st.logprobs_BxNxM.reshape(b * n, m),
@@ -148,8 +148,9 @@ def generate(params, prefix_cache, batch: DecodeBatch, *, cfg: ModelConfig, shap
 
 
 def cache_bytes(cfg: ModelConfig, prefix_len: int, problems: int, suffix_len: int, slots: int,
-                max_new_tokens: int) -> int:
+                max_new_tokens: int, dtype: str = "") -> int:
   """KV bytes of one call: the prefix, each problem's suffix, and every slot's own cache
-  (its problem's suffix, then its tokens)."""
-  return (kv_cache.cache_bytes(cfg, 1, prefix_len) + kv_cache.cache_bytes(cfg, problems, suffix_len)
-          + kv_cache.cache_bytes(cfg, problems * slots, suffix_len + max_new_tokens))
+  (its problem's suffix, then its tokens), in cache dtype `dtype` (kv_cache.py)."""
+  return (kv_cache.cache_bytes(cfg, 1, prefix_len, dtype)
+          + kv_cache.cache_bytes(cfg, problems, suffix_len, dtype)
+          + kv_cache.cache_bytes(cfg, problems * slots, suffix_len + max_new_tokens, dtype))

@@ -18,7 +18,7 @@ import jax
 import numpy as np
 
 from restem_jax import vocab as vocab_lib
-from restem_jax.model import interface
+from restem_jax.model import interface, kv_cache
 from restem_jax.model.config import ModelConfig
 from restem_jax.sampling import decode_input, engines, stops
 from restem_jax.sampling.strategies import SamplingParams
@@ -27,6 +27,9 @@ from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.sharding import partitioning
 from restem_jax.tasks import completion
 from restem_jax.tasks.problem import Problem
+
+
+PARAMS_DTYPES = ("", "bfloat16", "float32")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +42,20 @@ class SamplerConfig:
   # when its longest sample does); S < N = continuous batching, the call's B x S slots take
   # its B x N samples from one queue (`refill.py`). Same samples either way.
   slots_per_problem: int = 0
+  # Weights the sampler decodes with: '' = the model's param dtype, or 'bfloat16' /
+  # 'float32'. The trainer keeps its fp32 masters; `Sampler.place` casts a copy once.
+  params_dtype: str = ""
+  # The KV cache's dtype: '' = the model's compute dtype, or 'bfloat16' / 'float16' /
+  # 'float32' (`kv_cache.dtype_of`).
+  kv_cache_dtype: str = ""
+
+  def __post_init__(self):
+    if self.params_dtype not in PARAMS_DTYPES:
+      raise ValueError(f"sampler.params_dtype={self.params_dtype!r}; expected one of "
+                       f"{PARAMS_DTYPES} ('' = the model's param dtype).")
+    if self.kv_cache_dtype not in kv_cache.CACHE_DTYPES:
+      raise ValueError(f"sampler.kv_cache_dtype={self.kv_cache_dtype!r}; expected one of "
+                       f"{kv_cache.CACHE_DTYPES} ('' = the model's compute dtype).")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,15 +94,20 @@ class Sampler:
     self._rules = rules
     self._fns: dict[tuple, Callable] = {}
     self._param_shardings = None
-    self._engine = engines.make(config.engine, model_cfg, config.max_new_tokens,
-                                config.slots_per_problem)
+    self._engine = make_engine(config, model_cfg)
 
   def place(self, params):
-    """`params` in the sampling layout (`rules`): the reshard hook between M-step and E-step."""
+    """`params` in the sampling layout (`rules`) and dtype (`params_dtype`): the hook
+    between M-step and E-step. A no-op for params placed already; else new arrays (the
+    caller's, e.g. the trainer's fp32 masters, are left as they are)."""
     if self._param_shardings is None:
       self._param_shardings = partitioning.param_shardings(
           lambda k: interface.init_boxed(self._model_cfg, k), self._mesh, self._rules)
-    return partitioning.reshard(params, self._param_shardings)
+    params = partitioning.reshard(params, self._param_shardings)
+    if not self._cfg.params_dtype:
+      return params
+    want = jax.numpy.dtype(self._cfg.params_dtype)
+    return jax.tree.map(lambda x: x if x.dtype == want else x.astype(want), params)
 
   @property
   def vocab(self):
@@ -178,6 +200,19 @@ class Sampler:
     rows, n = batch.prompts_BxP.shape[0], shape.num_samples
     return (out["tokens"].reshape(rows, n, -1)[:b], out["logprobs"].reshape(rows, n, -1)[:b],
             out["lengths"].reshape(rows, n)[:b], int(out["row_steps"]))
+
+
+def make_engine(config: SamplerConfig, model_cfg: ModelConfig):
+  """The decode engine a Sampler with `config` runs (and the AOT planner lowers)."""
+  return engines.make(config.engine, model_cfg, config.max_new_tokens,
+                      config.slots_per_problem, config.kv_cache_dtype)
+
+
+def sampling_model_config(config: SamplerConfig, model_cfg: ModelConfig) -> ModelConfig:
+  """The model as the sampler holds it: `param_dtype` = `config.params_dtype` when set."""
+  if not config.params_dtype:
+    return model_cfg
+  return dataclasses.replace(model_cfg, param_dtype=config.params_dtype)
 
 
 def rows_per_call(config: SamplerConfig, mesh) -> int:

@@ -36,14 +36,19 @@ TARGETS = {
 @dataclasses.dataclass(frozen=True)
 class LoraConfig:
   """rank: adapter rank r; alpha: scale numerator (update = alpha / r * A B);
-  targets: projections adapted, a subset of `TARGETS`."""
+  targets: projections adapted, a subset of `TARGETS`; dropout: PEFT's `lora_dropout`,
+  the probability of dropping an element of the adapter path's input in a training
+  step (never in evaluation, sampling or merged weights)."""
   rank: int = 8
   alpha: float = 16.0
   targets: tuple[str, ...] = ("q", "k", "v", "o", "gate", "up", "down")
+  dropout: float = 0.0
 
   def __post_init__(self):
     if self.rank < 1:
       raise ValueError(f"train.lora.rank={self.rank}; must be >= 1.")
+    if not 0.0 <= self.dropout < 1.0:
+      raise ValueError(f"train.lora.dropout={self.dropout}; must be in [0, 1).")
     unknown = sorted(set(self.targets) - set(TARGETS))
     if unknown or not self.targets:
       raise ValueError(f"train.lora.targets={self.targets!r}: unknown {unknown}; "
@@ -110,6 +115,16 @@ def init_adapters(cfg: ModelConfig, lcfg: LoraConfig, rng, mesh, rules):
     return jax.tree.unflatten(treedef, made)
 
   return jax.jit(make, out_shardings=adapter_shardings(cfg, lcfg, mesh, rules))(rng)
+
+
+def abstract_adapters(cfg: ModelConfig, lcfg: LoraConfig, mesh, rules):
+  """ShapeDtypeStructs (with shardings) of `init_adapters`' output: restore targets and
+  the AOT plan's trained leaves."""
+  shapes = jax.eval_shape(lambda k: init_adapters(cfg, lcfg, k, mesh, rules),
+                          jax.random.key(0))
+  shardings = adapter_shardings(cfg, lcfg, mesh, rules)
+  return jax.tree.map(lambda s, sh: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sh),
+                      shapes, shardings)
 
 
 def _delta(a, b, lead: int):

@@ -57,28 +57,39 @@ def init_state(params, tx: optax.GradientTransformation) -> TrainState:
   return TrainState(step=step, params=params, opt_state=opt_state)
 
 
+def micro_key(seed: int, step, micro):
+  """The training-randomness key (LoRA dropout) of one micro-batch: a function of the run
+  seed, the optimizer step and the micro-batch index only, so runs are reproducible."""
+  return jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), step), micro)
+
+
 def train_step(state: TrainState, batch, *, cfg: ModelConfig, tx, schedule, loss_fn=None,
-               frozen=None, view=None):
+               frozen=None, view=None, seed: int = 0):
   """One optimizer step; `loss_fn(cfg, params, micro_batch) -> (loss_sum, ntok)`.
 
-  `state.params` are the trained leaves. With `view`, the loss sees `view(frozen, params)`
-  (a LoRA M-step: frozen base weights plus trained adapters); gradients and optimizer
-  state cover only `state.params`.
+  `state.params` are the trained leaves. With `view`, the loss sees
+  `view(frozen, params, key)` (a LoRA M-step: frozen base weights plus trained adapters,
+  `key = micro_key(seed, step, micro-batch)` for dropout); gradients and optimizer state
+  cover only `state.params`.
   """
   loss_fn = loss_fn or FullLogitsLoss()
   if view is None:
-    grad_fn = jax.value_and_grad(lambda p, mb: loss_fn(cfg, p, mb), has_aux=True)
+    grad_fn = jax.value_and_grad(lambda p, mb, i: loss_fn(cfg, p, mb), has_aux=True)
   else:
-    grad_fn = jax.value_and_grad(lambda p, mb: loss_fn(cfg, view(frozen, p), mb),
-                                 has_aux=True)
+    grad_fn = jax.value_and_grad(
+        lambda p, mb, i: loss_fn(cfg, view(frozen, p, micro_key(seed, state.step, i)), mb),
+        has_aux=True)
 
-  def micro(carry, mb):
+  def micro(carry, xs):
     g_acc, loss_acc, tok_acc = carry
-    (loss_sum, ntok), g = grad_fn(state.params, mb)
+    i, mb = xs
+    (loss_sum, ntok), g = grad_fn(state.params, mb, i)
     return (jax.tree.map(jnp.add, g_acc, g), loss_acc + loss_sum, tok_acc + ntok), None
 
   zeros = jax.tree.map(jnp.zeros_like, state.params)
-  (grads, loss_sum, ntok), _ = jax.lax.scan(micro, (zeros, 0.0, 0.0), batch)
+  num_micro = jax.tree.leaves(batch)[0].shape[0]
+  (grads, loss_sum, ntok), _ = jax.lax.scan(
+      micro, (zeros, 0.0, 0.0), (jnp.arange(num_micro), batch))
   denom = jnp.maximum(ntok, 1.0)
   grads = jax.tree.map(lambda g: g / denom, grads)
   updates, opt_state = tx.update(grads, state.opt_state, state.params)
@@ -90,8 +101,9 @@ def train_step(state: TrainState, batch, *, cfg: ModelConfig, tx, schedule, loss
 
 
 def make_train_step(cfg: ModelConfig, tx, schedule, mesh, rules, state: TrainState,
-                    loss_fn=None, frozen=None, view=None):
-  """Jit `train_step` for this state's sharding; batch rows are data-parallel.
+                    loss_fn=None, frozen=None, view=None, seed: int = 0):
+  """Jit `train_step` for this state's sharding; batch rows are data-parallel; `seed`
+  (the run's) keys the training randomness (see `micro_key`).
 
   `state` may be abstract (ShapeDtypeStructs with shardings): `restem_jax.plan`
   compiles this same program ahead of time. `frozen` (with `view`, see `train_step`) is
@@ -111,7 +123,7 @@ def make_train_step(cfg: ModelConfig, tx, schedule, mesh, rules, state: TrainSta
   else:
     jitted = jax.jit(
         lambda s, f, b: train_step(s, b, cfg=cfg, tx=tx, schedule=schedule,
-                                   loss_fn=loss_fn, frozen=f, view=view),
+                                   loss_fn=loss_fn, frozen=f, view=view, seed=seed),
         in_shardings=(state_sharding, jax.tree.map(lambda x: x.sharding, frozen),
                       batch_sharding),
         out_shardings=out_shardings, donate_argnums=(0,))

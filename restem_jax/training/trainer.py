@@ -89,7 +89,8 @@ class Trainer:
     self.dropped_overlong = 0  # examples `fit` dropped as longer than a row
     self._step = train_step.make_train_step(model_cfg, self.tx, self.schedule, mesh, rules,
                                             self.state, loss_lib.make_loss(cfg.loss_chunk_len),
-                                            frozen=self.frozen, view=self.tuning.view)
+                                            frozen=self.frozen, view=self.tuning.view,
+                                            seed=cfg.seed)
 
   @property
   def trainable(self):

@@ -7,8 +7,9 @@ model params for evaluation and sampling.
   FullTuning  trains the params themselves; the train step donates them, so the caller
               hands over a copy when it keeps the originals (`copies_params`).
   LoraTuning  trains fp32 adapters over the frozen base (kept, never donated); the loss
-              sees `AdaptedParams` (unmerged: x W + x A B), evaluation and sampling see
-              the merged weights, built once per call of `model_params`.
+              sees `AdaptedParams` (unmerged: x W + dropout(x) A B, the dropout key
+              given by the train step), evaluation and sampling see the merged weights,
+              built once per call of `model_params`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class FullTuning:
   def split(self, cfg: ModelConfig, params, mesh, rules):
     del cfg, mesh, rules
     return params, None
+
+  def abstract_split(self, cfg: ModelConfig, params, mesh, rules):
+    """`split` on ShapeDtypeStruct params (the AOT plan)."""
+    return self.split(cfg, params, mesh, rules)
 
   def model_params(self, cfg: ModelConfig, trainable, frozen):
     del cfg, frozen
@@ -55,8 +60,15 @@ class LoraTuning:
                               shardings)
     return adapters, params
 
-  def view(self, frozen, trainable):
-    return AdaptedParams(frozen, trainable, self.lcfg.scale)
+  def abstract_split(self, cfg: ModelConfig, params, mesh, rules):
+    """`split` on ShapeDtypeStruct params (the AOT plan): the adapters `split` makes, as
+    ShapeDtypeStructs with their shardings, and the frozen base."""
+    return lora.abstract_adapters(cfg, self.lcfg, mesh, rules), params
+
+  def view(self, frozen, trainable, dropout_rng=None):
+    """What the loss sees: base + adapters, unmerged; `dropout_rng` (a train step's key)
+    turns on `lcfg.dropout`."""
+    return AdaptedParams(frozen, trainable, self.lcfg.scale, self.lcfg.dropout, dropout_rng)
 
   def model_params(self, cfg: ModelConfig, trainable, frozen):
     return lora.merge(cfg, self.lcfg, frozen, trainable)

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from restem_jax.model import interface
+from restem_jax.model import interface, lora_delta
 from restem_jax.model.lora_delta import AdaptedParams
 from restem_jax.training import lora, packing
 from restem_jax.training.trainer import Trainer, TrainLoopConfig
@@ -133,3 +133,86 @@ def test_bad_lora_config_names_the_field():
     lora.LoraConfig(targets=("q", "qkv"))
   with pytest.raises(ValueError, match="train.lora.rank"):
     lora.LoraConfig(rank=0)
+
+
+# Loss history of `_short_fit(dropout=0.0)` measured before dropout existed (the same
+# adapters, data and optimizer): dropout 0 must keep these numbers.
+_GOLDEN_LOSSES = {False: [64.8278579711914, 64.43453216552734, 63.634132385253906,
+                          61.73353958129883],
+                  True: [64.79938507080078, 64.37483215332031, 63.50373840332031,
+                         61.48880386352539]}
+
+
+def _short_fit(scan: bool, dropout: float, seed: int = 0):
+  cfg = dataclasses.replace(toy.TOY, scan_layers=scan, tie_embeddings=True)
+  mesh = toy.one_device_mesh()
+  params = toy.init_params(mesh, cfg)
+  loop = TrainLoopConfig(seq_len=32, rows_per_micro=4, accum_steps=2, num_steps=4,
+                         loss_chunk_len=0, seed=seed,
+                         optimizer=OptimizerConfig(learning_rate=1e-2, warmup_steps=1))
+  lcfg = dataclasses.replace(LCFG, dropout=dropout)
+  trainer = Trainer(cfg, loop, mesh, toy.RULES, params, LoraTuning(lcfg, seed=0))
+  return cfg, params, trainer, [m["loss"] for m in trainer.fit(_examples())]
+
+
+@pytest.mark.parametrize("scan", [False, True])
+def test_dropout_zero_keeps_the_loss_trajectory(scan):
+  *_, losses = _short_fit(scan, dropout=0.0)
+  np.testing.assert_allclose(losses, _GOLDEN_LOSSES[scan], rtol=1e-6,
+                             err_msg="LoRA with dropout 0 no longer trains as before")
+
+
+@pytest.mark.parametrize("scan", [False, True])
+def test_dropout_changes_training_not_evaluation(scan):
+  cfg, params, trainer, losses = _short_fit(scan, dropout=0.5)
+  # Step 1 has B = 0 (a fresh adapter: the adapter path adds nothing, dropped or not);
+  # after it, dropping the adapter input changes the trajectory.
+  assert losses[0] == pytest.approx(_GOLDEN_LOSSES[scan][0], rel=1e-6)
+  assert abs(losses[-1] - _GOLDEN_LOSSES[scan][-1]) > 1e-3, losses
+  # Reproducible: the keys are a function of (run seed, step, micro-batch) only ...
+  assert _short_fit(scan, dropout=0.5)[-1] == losses
+  # ... and the run seed moves them.
+  assert _short_fit(scan, dropout=0.5, seed=1)[-1] != losses
+  # Evaluation never drops: the unmerged model without a key equals the merged weights.
+  tok, seg = _tokens()
+  lcfg = dataclasses.replace(LCFG, dropout=0.5)
+  unmerged = interface.logits_fn(
+      cfg, AdaptedParams(params, trainer.trainable, lcfg.scale, lcfg.dropout), tok, seg)
+  np.testing.assert_allclose(np.asarray(interface.logits_fn(cfg, trainer.params, tok, seg)),
+                             np.asarray(unmerged), atol=2e-4, rtol=2e-4)
+  # With a key (a training step's view) the same adapters give other logits.
+  dropped = interface.logits_fn(cfg, trainer.tuning.view(params, trainer.trainable,
+                                                         jax.random.key(3)), tok, seg)
+  assert float(jnp.abs(dropped - unmerged).max()) > 1e-3
+
+
+@pytest.mark.parametrize("scan", [False, True])
+def test_every_adapted_projection_of_every_layer_draws_its_own_mask(scan, monkeypatch):
+  # Under `nn.scan` the rng stream must be split per layer, as the per-layer blocks are.
+  cfg = dataclasses.replace(toy.TOY, scan_layers=scan)
+  mesh = toy.one_device_mesh()
+  params = toy.init_params(mesh, cfg)
+  adapters = lora.init_adapters(cfg, LCFG, jax.random.key(0), mesh, toy.RULES)
+  seen = []
+  real = lora_delta._dropout  # pylint: disable=protected-access
+
+  def recording(x, rate, key):
+    jax.debug.callback(lambda k, r: seen.append((tuple(np.asarray(k).ravel()), float(r))),
+                       jax.random.key_data(key), rate)
+    return real(x, rate, key)
+
+  monkeypatch.setattr(lora_delta, "_dropout", recording)
+  tok, seg = _tokens()
+  interface.logits_fn(cfg, AdaptedParams(params, adapters, 1.0, 0.25, jax.random.key(0)),
+                      tok, seg)
+  assert len(seen) == cfg.num_layers * len(LCFG.targets)
+  assert len({k for k, _ in seen}) == len(seen)  # no two projections share a mask
+  assert {r for _, r in seen} == {0.25}
+  seen.clear()
+  interface.logits_fn(cfg, AdaptedParams(params, adapters, 1.0, 0.25), tok, seg)
+  assert not seen  # no key (evaluation): no dropout
+
+
+def test_bad_dropout_names_the_field():
+  with pytest.raises(ValueError, match="train.lora.dropout"):
+    lora.LoraConfig(dropout=1.0)

@@ -95,3 +95,42 @@ def test_a_program_the_compiler_refuses_for_memory_is_a_plan_that_does_not_fit()
   assert p.temp_bytes == int(120.60 * (1 << 30)) and not p.fits
   assert "fits=no" in report.plan_line(p) and "120.60G" in report.table(p)
   assert report.from_refusal("mstep_train", RuntimeError("INTERNAL: something else"), 1) is None
+
+
+def test_lora_plan_trains_adapters_over_a_frozen_bf16_base():
+  """train.lora.rank > 0: the planned M-step is the run's LoRA step (the tuning policy the
+  runner uses): Adam state for the adapters only, the base a frozen argument in its
+  param dtype, and the whole step's arguments below full fine-tuning's."""
+  plans, states = {}, {}
+  for name, rank, param_dtype in [("full", 0, "float32"), ("lora", 4, "bfloat16")]:
+    c = _config(axis_sizes=(1, 8, 1))
+    c.train.lora.rank = rank
+    c.model.param_dtype = param_dtype
+    lines = []
+    plans[name] = plan_run.plan(c, plan_run.PlanOptions(topology="cpu",
+                                                        programs=("mstep_train",)),
+                                emit=lines.append)[0]
+    states[name] = "\n".join(lines)
+  cfg = ModelConfig(**_config().model.to_dict())
+  assert "state per device (full)" in states["full"]
+  assert "state per device (LoRA rank 4)" in states["lora"]
+  # The plan names the dtypes: sampling follows the model's param dtype unless set.
+  assert ("sampling: weights bfloat16 (sampler.params_dtype=''), KV cache float32"
+          in states["lora"]) and "training: weights bfloat16" in states["lora"]
+  got = lambda text, row: int(re.search(rf"{row}\s+[\d.]+ MiB \(([\d,]+) B\)",
+                                         text).group(1).replace(",", ""))
+  # Full: fp32 params and two fp32 Adam moments, sharded 8 ways; nothing frozen.
+  assert got(states["full"], "frozen params") == 0
+  assert got(states["full"], "trained params") == pytest.approx(4 * cfg.num_params() / 8,
+                                                                rel=0.05)
+  assert got(states["full"], "optimizer state") == pytest.approx(
+      2 * got(states["full"], "trained params"), rel=0.01)
+  # LoRA: the frozen base is bf16 (2 bytes a param); adapters and their moments are small.
+  assert got(states["lora"], "frozen params") == pytest.approx(2 * cfg.num_params() / 8,
+                                                               rel=0.05)
+  # Adam moments mirror the adapters only (at this toy width rank 4 is not small).
+  # (plus the optimizer's step counters: a few bytes).
+  assert got(states["lora"], "optimizer state") == pytest.approx(
+      2 * got(states["lora"], "trained params"), abs=64)
+  assert got(states["lora"], "trained params") < got(states["full"], "trained params")
+  assert plans["lora"].argument_bytes < plans["full"].argument_bytes

@@ -4,6 +4,7 @@ lowers, argument shapes and shardings included."""
 
 import difflib
 
+import jax
 import pytest
 
 from restem_jax.aot import programs
@@ -46,10 +47,14 @@ def _run_and_capture(monkeypatch, sampler, params):
   return calls[0]
 
 
-@pytest.mark.parametrize("engine,slots", [("cascade", 0), ("cascade", 2), ("repeat", 0)])
-def test_planned_decode_is_the_run_decode(monkeypatch, mesh, params, engine, slots):
+@pytest.mark.parametrize("engine,slots,dtype", [
+    ("cascade", 0, ""), ("cascade", 2, ""), ("repeat", 0, ""),
+    ("cascade", 0, "bfloat16"), ("cascade", 2, "bfloat16"), ("repeat", 0, "bfloat16")])
+def test_planned_decode_is_the_run_decode(monkeypatch, mesh, params, engine, slots, dtype):
+  # dtype: sampler.params_dtype and sampler.kv_cache_dtype ('' = the model's).
   config = SamplerConfig(prompt_buckets=(128,), max_new_tokens=8, prompts_per_batch=4,
-                         engine=engine, slots_per_problem=slots)
+                         engine=engine, slots_per_problem=slots, params_dtype=dtype,
+                         kv_cache_dtype=dtype)
   sampler = Sampler(toy.TOY, toy.VOCAB, config, mesh, toy.RULES)
   run_params, prefix_state, batch, shape = _run_and_capture(monkeypatch, sampler, params)
   prefix_len = 0 if prefix_state is None else kv_cache.length(prefix_state)
@@ -64,8 +69,10 @@ def test_planned_decode_is_the_run_decode(monkeypatch, mesh, params, engine, slo
   diff = "\n".join(list(difflib.unified_diff(ran.splitlines(), planned.splitlines(),
                                              "run", "plan", lineterm=""))[:40])
   assert planned == ran, f"the planned {engine} program differs from the run's:\n{diff}"
+  if dtype:  # the run's weights are the cast copy, and the plan says so
+    assert {x.dtype.name for x in jax.tree.leaves(run_params)} == {dtype}
   # The engines really differ: refill is not the cascade program, repeat not either.
-  if engine == "cascade" and slots:
+  if engine == "cascade" and slots and not dtype:
     one_row = programs.decode_program(toy.TOY, SamplerConfig(
         prompt_buckets=(128,), max_new_tokens=8, prompts_per_batch=4), mesh, toy.RULES,
         num_samples=N, top_k=TOP_K, stop_table=table, prefix_len=prefix_len).as_text()

@@ -25,7 +25,9 @@ from restem_jax.training import lora
 RULES = partitioning.DEFAULT_RULES
 CFG = ModelConfig(vocab_size=96, embed_dim=32, num_layers=2, num_heads=4, num_kv_heads=2,
                   head_dim=8, mlp_dim=64, max_len=64, scan_layers=True)
-LCFG = lora.LoraConfig(rank=4, alpha=8.0, targets=("q", "k", "v", "o", "gate", "up", "down"))
+# dropout > 0: recorded as PEFT's lora_dropout; PEFT's eval mode (like ours) never drops.
+LCFG = lora.LoraConfig(rank=4, alpha=8.0, targets=("q", "k", "v", "o", "gate", "up", "down"),
+                       dropout=0.1)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -50,7 +52,7 @@ def test_peft_adapter_on_exported_base_equals_merged_export(tmp_path):
   _convert(f"--checkpoint={ad_ckpt}", f"--out={tmp_path / 'merged_hf'}",
            f"--adapter={tmp_path / 'peft'}")
   cfg = json.loads((tmp_path / "peft" / "adapter_config.json").read_text())
-  assert (cfg["r"], cfg["lora_alpha"]) == (4, 8.0)
+  assert (cfg["r"], cfg["lora_alpha"], cfg["lora_dropout"]) == (4, 8.0, 0.1)
 
   tokens = np.random.default_rng(0).integers(3, 96, size=(2, 10))
   ours = np.asarray(interface.logits_fn(CFG, lora.merge(CFG, LCFG, params, adapters),

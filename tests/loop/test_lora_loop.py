@@ -1,18 +1,27 @@
 """The ReST-EM loop with LoRA M-steps, end to end at CI size.
 
 Adapter-only checkpoints that point at the base, 'previous' continuing the adapters,
-and a rerun that reloads every finished stage (merging the saved adapters into the base).
+a rerun that reloads every finished stage (merging the saved adapters into the base),
+and an evaluation-only run of the adapter checkpoints (merged onto their base).
 """
 
+import dataclasses
 import itertools
+import json
+import shutil
 
 import jax
 import ml_collections
 import numpy as np
+import pytest
 
 from restem_jax import run_config
-from restem_jax.checkpoint import adapter_checkpoint, model_checkpoint
-from restem_jax.loop import mstep, runner
+from restem_jax.checkpoint import adapter_checkpoint, merged_adapter, model_checkpoint
+from restem_jax.checkpoint.manager import CheckpointError
+from restem_jax.loop import eval_only, mstep, runner
+from restem_jax.model import interface
+from restem_jax.sharding import partitioning
+from restem_jax.training import lora
 from restem_jax.sharding import mesh as mesh_lib
 from tests.loop.test_runner import _comparable, base_dir, make_config  # noqa: F401 (fixture)
 
@@ -52,3 +61,49 @@ def test_lora_restem_end_to_end(base_dir, tmp_path, monkeypatch):  # noqa: F811
   # A rerun finds every stage done: it reloads base + adapters and gives the same summary.
   again = runner.run(c, str(tmp_path))
   assert _comparable(again, tmp_path) == _comparable(summary, tmp_path)
+
+  _eval_only_merges_the_adapters(c, summary, base_dir, tmp_path, monkeypatch)
+
+
+def _eval_only_merges_the_adapters(c, summary, base_dir, tmp_path, monkeypatch):  # noqa: F811
+  """loop.mode='eval' on iter_1/policy (adapters) and the base (a whole model), with no
+  config.train.lora: the adapter dir is evaluated as base + its adapters, merged."""
+  policy1 = str(tmp_path / "iter_1" / "policy")
+  seen = []
+  real = eval_only.evaluate_checkpoint
+  monkeypatch.setattr(eval_only, "evaluate_checkpoint", lambda run, params, pool: (
+      seen.append(jax.tree.map(np.asarray, params)) or real(run, params, pool)))
+  e = make_config(base_dir, loop=dict(mode="eval", checkpoints=(policy1, base_dir)))
+  got = runner.run(e, str(tmp_path / "eval"))
+  mesh, rules = mesh_lib.make_mesh(run_config.mesh_config(c)), run_config.logical_rules(c)
+  model_cfg = run_config.model_config(c)
+  base, _ = model_checkpoint.restore(base_dir, model_cfg, mesh, rules)
+  adapters, _ = adapter_checkpoint.restore(policy1, model_cfg, run_config.lora_config(c), mesh,
+                                           rules)
+  jax.tree.map(np.testing.assert_array_equal, seen[0],
+               jax.tree.map(np.asarray, lora.merge(model_cfg, run_config.lora_config(c), base,
+                                                   adapters)))
+  assert not np.array_equal(seen[0]["block_0"]["attn"]["wq"], seen[1]["block_0"]["attn"]["wq"])
+  rows = got["checkpoints"]
+  assert rows[0]["test_pass1"] == summary["iterations"][0]["test_pass1"]
+  assert rows[1]["test_pass1"] == summary["base"]["test_pass1"]
+
+  # A dangling or wrong base pointer is refused, naming adapter.json, before any weight.
+  bad = tmp_path / "moved_policy"
+  shutil.copytree(policy1, bad)
+  info_file = bad / adapter_checkpoint.ADAPTER_FILE
+  for base_ptr, why in [(str(tmp_path / "gone"), "does not exist"),
+                        (policy1, "itself an adapter checkpoint"), ("", "no base_checkpoint")]:
+    info_file.write_text(json.dumps({**adapter_checkpoint.read_info(policy1),
+                                     "base_checkpoint": base_ptr}))
+    with pytest.raises(CheckpointError, match=f"adapter.json.*{why}"):
+      merged_adapter.restore(str(bad), model_cfg, mesh, rules)
+  # A base of another architecture: the base's model_config.json disagrees with the run's.
+  other_cfg = dataclasses.replace(model_cfg, mlp_dim=2 * model_cfg.mlp_dim)
+  other, _, _ = partitioning.init_sharded(lambda k: interface.init_boxed(other_cfg, k),
+                                          jax.random.key(0), mesh, rules)
+  model_checkpoint.save(str(tmp_path / "other_base"), other, other_cfg)
+  info_file.write_text(json.dumps({**adapter_checkpoint.read_info(policy1),
+                                   "base_checkpoint": str(tmp_path / "other_base")}))
+  with pytest.raises(ValueError, match="mlp_dim"):
+    merged_adapter.restore(str(bad), model_cfg, mesh, rules)

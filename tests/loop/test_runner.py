@@ -256,6 +256,28 @@ def test_empty_kept_set_is_reported_and_stops_or_continues(tmp_path):
   assert [it["kept"] for it in summary2["iterations"]] == [0, 0]
 
 
+def test_bf16_sampling_never_rounds_the_policy_handed_on(tmp_path, monkeypatch):
+  # sampler.params_dtype=bfloat16: the E-step samples with a bf16 copy; an iteration that
+  # keeps nothing hands the next one the fp32 policy it was given, not that copy.
+  c = make_config("", model=dict(embed_dim=32, num_layers=1, num_heads=2, num_kv_heads=1,
+                                 head_dim=16, mlp_dim=64),
+                  base=dict(pretrain_steps=2, pretrain_documents=100, mistake_rate=0.6),
+                  loop=dict(num_iterations=2, on_empty="continue", init_from="previous"),
+                  sampler=dict(params_dtype="bfloat16"))
+  handed = []
+  real = runner.run_iteration
+
+  def spy(run, i, policy, *args):
+    rec, new_policy, path = real(run, i, policy, *args)
+    handed.append({x.dtype.name for x in jax.tree.leaves(new_policy)})
+    return rec, new_policy, path
+
+  monkeypatch.setattr(runner, "run_iteration", spy)
+  summary = runner.run(c, str(tmp_path))
+  assert [it["kept"] for it in summary["iterations"]] == [0, 0]
+  assert handed == [{"float32"}, {"float32"}]
+
+
 def test_resume_with_a_different_config_is_refused(base_dir, tmp_path):
   runner.run(make_config(base_dir, loop=dict(num_iterations=1)), str(tmp_path))
   with pytest.raises(ValueError, match=r"estep.num_samples: 4 -> 2"):
