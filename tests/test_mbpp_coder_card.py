@@ -14,7 +14,7 @@ import os
 import pytest
 
 import restem_jax.tasks  # noqa: F401  (registers every task)
-from restem_jax.checkpoint import manager
+from restem_jax.checkpoint import adapter_checkpoint, manager
 from restem_jax.loop import runner
 from tests import tiny_cards
 
@@ -39,7 +39,11 @@ def test_presets_and_unknown_preset():
   assert (c.sampler.top_k, c.estep.max_per_problem, c.loop.mode) == (40, 10, "restem")
   gpu = card.get_config("coder_1.5b_gpu")
   assert gpu.base.import_from == card.QWEN_CODER_15B and gpu.model.dtype == "bfloat16"
-  with pytest.raises(ValueError, match="known: \\['coder_1.5b_gpu', 'tiny'\\]"):
+  lora = card.get_config("coder_1.5b_lora_cpu")
+  assert lora.base.import_from == card.QWEN_CODER_15B and lora.model.dtype == "float32"
+  assert lora.train.lora.rank == 16 and lora.model.remat
+  assert lora.train.seq_len >= max(lora.sampler.prompt_buckets) + lora.sampler.max_new_tokens + 1
+  with pytest.raises(ValueError, match="known: \\['coder_1.5b_gpu', 'coder_1.5b_lora_cpu', 'tiny'\\]"):
     card.get_config("nope")
 
 
@@ -57,3 +61,35 @@ def test_tiny_preset_imports_on_first_use_and_runs(tiny_qwen_dir, tmp_path):
   assert list(transfer) == ["humaneval"] and transfer["humaneval"]["n"] == 2, transfer
   with open(os.path.join(workdir, "summary.json")) as f:
     assert json.load(f)["base"]["test_pass1"] == summary["base"]["test_pass1"]
+
+
+def test_lora_cpu_preset_trains_adapters_at_toy_size(tiny_qwen_dir, tmp_path):
+  """The 1.5B LoRA preset's loop (LoRA rank 16 on all seven projections, remat, no transfer
+  task) on the tiny Qwen2 with an untied head. A random model solves nothing, so the SFT
+  baseline (on the human solutions) is switched on here to make an M-step train: it must
+  save adapters and a pointer to the base, not a whole model."""
+  c = _card().get_config("coder_1.5b_lora_cpu")
+  assert not c.loop.sft_baseline and c.loop.num_iterations == 1
+  c.base.import_from = tiny_qwen_dir
+  c.loop.sft_baseline = True
+  c.task.update(data_dir=FIXTURES, train_limit=4, val_limit=2, test_limit=3)
+  c.train.update(rows_per_micro=8)  # a multiple of the tests' 8 devices
+  c.sampler.update(max_new_tokens=16, prompts_per_batch=4)
+  c.mstep.update(max_steps=2, eval_every=1, patience=3)  # both steps train
+  c.estep.update(num_samples=2)
+  workdir = str(tmp_path / "W")
+  summary = runner.run(c, workdir)
+  assert len(summary["iterations"]) == 1 and summary["iterations"][0]["verdicts"]
+  assert summary["base"].get("transfer") is None
+  assert [h["step"] for h in summary_history(workdir, "sft")] == [1, 2]
+  with open(os.path.join(workdir, "sft", adapter_checkpoint.ADAPTER_FILE)) as f:
+    info = json.load(f)
+  assert info["rank"] == 16 and info["base_checkpoint"] == os.path.join(workdir, "base")
+  assert sorted(info["targets"]) == sorted(["q", "k", "v", "o", "gate", "up", "down"])
+
+
+def summary_history(workdir: str, run: str) -> list[dict]:
+  """The training rows of `run` in W/metrics.jsonl."""
+  with open(os.path.join(workdir, "metrics.jsonl")) as f:
+    rows = [json.loads(line) for line in f]
+  return [r for r in rows if r.get("run") == run and "loss" in r]

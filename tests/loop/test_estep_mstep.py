@@ -1,7 +1,9 @@
 """E-step: cap, verdict accounting and chunk resume; M-step: trains from the given init."""
 
+import gc
 import json
 import os
+import weakref
 
 import jax
 import numpy as np
@@ -12,7 +14,9 @@ from restem_jax.loop.estep import generate as estep
 from restem_jax.sampling.sampler import Sampler, SamplerConfig, SamplerOutput
 from restem_jax.sampling.strategies import SamplingParams
 from restem_jax.tasks.problem import Problem
+from restem_jax.training import lora
 from restem_jax.training.trainer import TrainLoopConfig
+from restem_jax.training.tuning import LoraTuning
 from restem_jax.verify.pool import VerifierPool
 from restem_jax.verify.verdict import Verdict
 from tests.engine import toy
@@ -196,3 +200,26 @@ def test_config_lengths_that_do_not_fit_name_the_fields(fields, match):
   length_check.check_lengths(**kw)  # the toy default's lengths fit
   with pytest.raises(ValueError, match=match):
     length_check.check_lengths(**{**kw, **fields})
+
+
+def test_lora_mstep_holds_no_merged_init_while_training(setup):
+  """The merged init (base + fresh adapters: a second copy of every adapted weight) is
+  dropped after its evaluation, not held through training; kept_init merges it again."""
+  mesh, params, _, _ = setup
+  kept = [{"prompt_tokens": [5, 6, 7], "sample_tokens": [8, 9, 1], "reward": 1.0}] * 8
+  lcfg = lora.LoraConfig(rank=2, alpha=4.0, targets=("q", "up"))
+  merged_refs, alive_at_evals = [], []
+
+  def reward(p):
+    gc.collect()
+    alive_at_evals.append(sum(r() is not None for r in merged_refs))
+    merged_refs.append(weakref.ref(p["block_0"]["attn"]["wq"]))  # a merged (adapted) leaf
+    return 0.5 if len(merged_refs) == 1 else 0.1  # nothing beats the init
+  res = mstep.run_mstep(toy.TOY, TrainLoopConfig(seq_len=16, rows_per_micro=2, num_steps=4),
+                        mstep.MStepConfig(max_steps=4, eval_every=2, patience=3), mesh,
+                        toy.RULES, params, mstep.examples_from_kept(kept), reward,
+                        tuning=LoraTuning(lcfg, seed=0))
+  assert alive_at_evals == [0, 0, 0], alive_at_evals  # no earlier merged copy outlives its eval
+  assert res.kept_init and res.best_step == 0
+  same = jax.tree.map(lambda a, b: np.array_equal(a, b), params, res.params)
+  assert all(jax.tree.leaves(same))  # fresh adapters (B = 0) merged: the base exactly
