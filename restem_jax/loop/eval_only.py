@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 
 from restem_jax import io
-from restem_jax.loop import evaluate, greedy_eval, report_sections, tensorboard, transfer
+from restem_jax.loop import evaluate, greedy_eval, report_sections, stage_memory, tensorboard
+from restem_jax.loop import transfer
 from restem_jax.loop.summary_schema import validate_summary
 
 _PUBLIC = ("test_pass1", "per_difficulty", "test_verdicts", "test_pass_at_k", "test_maj_at_k",
@@ -49,7 +50,8 @@ def run_eval(run, pool) -> dict:
   summary = {"task": run.c.task.name, "mode": "eval", "seed": run.c.seed,
              "task_seed": run.c.task.seed, "wall_seconds": run.manifest.elapsed_seconds,
              "checkpoints": rows, "skipped_long_prompts": run.skipped_prompts,
-             "notes": run.notes}
+             "notes": run.notes,
+             "memory": stage_memory.summary_memory(run.manifest.records())}
   validate_summary(summary)
   write_outputs(run.workdir, summary)
   return summary
@@ -65,8 +67,8 @@ def _scalars(row: dict) -> dict:
 def write_outputs(workdir: str, summary: dict) -> None:
   evals = [{"iteration": r["index"], "run": r["checkpoint"], **_scalars(r)}
            for r in summary["checkpoints"]]
-  io.write_text(io.join(workdir, "metrics.jsonl"),
-                "".join(json.dumps(r) + "\n" for r in evals))
+  io.write_text(io.join(workdir, "metrics.jsonl"), "".join(
+      json.dumps(r) + "\n" for r in evals + stage_memory.metric_rows(summary["memory"])))
   tensorboard.write_scalars(io.join(workdir, "tb"), evals, [])
   io.write_json_atomic(io.join(workdir, "summary.json"), summary, indent=2)
   io.write_text(io.join(workdir, "report.md"), "\n".join(report(summary)))
@@ -95,5 +97,6 @@ def report(summary: dict) -> list[str]:
               "|" + "---|" * (len(rows) + 1)]
     lines += ["| " + " | ".join([l] + [f(r["per_difficulty"].get(l, {}).get("accuracy"))
                                       for r in rows]) + " |" for l in labels]
-  return lines + [""] + report_sections.transfer(summary) + report_sections.notes(
+  return lines + [""] + report_sections.transfer(summary) + report_sections.memory(
+      summary) + report_sections.notes(
       {"iterations": [], **summary})

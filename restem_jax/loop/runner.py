@@ -33,7 +33,7 @@ from restem_jax.convert import base_import
 from restem_jax.distributed import hosts
 from restem_jax.loop import base_model, estep, evaluate, greedy_eval, manifest, metrics
 from restem_jax.loop import buckets, gold_check, length_check, mstep, preflight, report
-from restem_jax.loop import sandbox_policy, task_setup
+from restem_jax.loop import sandbox_policy, stage_memory, task_setup
 from restem_jax.loop import tensorboard
 from restem_jax.loop import distill_reuse, eval_only, transfer, tuning_policy
 from restem_jax.sampling.sampler import Sampler
@@ -118,8 +118,9 @@ class Run:
       logging.info("stage %s: already done (manifest)", name)
       return self.manifest.get(name)
     logging.info("stage %s: start", name)
-    t0 = time.perf_counter()
+    t0, meter = time.perf_counter(), stage_memory.StageMeter()
     record = fn()
+    record["memory"] = meter.finish()  # host RSS and device bytes (stage_memory.py)
     record["seconds"] = time.perf_counter() - t0
     self.manifest.mark(name, record, record["seconds"])
     logging.info("stage %s: done in %.1fs", name, record["seconds"])
@@ -388,7 +389,8 @@ class Run:
                "best_test_pass1": its[best - 1]["test_pass1"] if best else base_eval["test_pass1"],
                "wall_seconds": self.manifest.elapsed_seconds,
                "kept_init": sum(bool(it["mstep_kept_init"]) for it in its),
-               "skipped_long_prompts": self.skipped_prompts, "notes": self.notes}
+               "skipped_long_prompts": self.skipped_prompts, "notes": self.notes,
+               "memory": stage_memory.summary_memory(self.manifest.records())}
     if sft:
       summary["sft"] = {**self._public_eval(sft["eval"]), "val_reward": sft["val_reward"],
                         "mstep_best_step": sft["best_step"], "seconds": sft["seconds"],
@@ -410,7 +412,8 @@ class Run:
     evals += [{"iteration": it["iteration"], "run": f"iter_{it['iteration']}",
                **_scalars(it)} for it in summary["iterations"]]
     io.write_text_atomic(io.join(self.workdir, "metrics.jsonl"),
-                         "".join(json.dumps(row) + "\n" for row in rows + evals))
+                         "".join(json.dumps(row) + "\n" for row in
+                                 rows + evals + stage_memory.metric_rows(summary["memory"])))
     tensorboard.write_scalars(io.join(self.workdir, "tb"), evals, rows)
     io.write_json_atomic(io.join(self.workdir, "summary.json"), summary, indent=2)
     mstep_rows = [r for r in rows if r["run"] != "sft" and "loss" in r]

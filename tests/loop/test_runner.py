@@ -66,6 +66,7 @@ def _comparable(summary, workdir):
   """The summary without wall-clock fields and with the run directory abstracted."""
   s = json.loads(json.dumps(summary).replace(str(workdir), "W"))
   s.pop("wall_seconds")
+  s.pop("memory", None)  # measured per process, like the wall time
   for it in s["iterations"]:
     it.pop("stage_seconds")
   if "sft" in s:
