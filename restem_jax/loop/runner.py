@@ -353,7 +353,7 @@ class Run:
 
   @staticmethod
   def _public_eval(ev: dict) -> dict:
-    return {k: v for k, v in ev.items() if k not in _EVAL_PRIVATE and k != "seconds"}
+    return {k: v for k, v in ev.items() if k not in _EVAL_PRIVATE + ("seconds", "memory")}
 
   def summary(self, b: dict, base_eval: dict, sft: dict | None, iterations: list[dict]) -> dict:
     its, last_eval = [], base_eval
