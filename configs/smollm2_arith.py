@@ -58,7 +58,7 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
   # scanned and rematerialised: the unrolled, unrematerialised train step kept every
   # layer's [4, 3, 3, 512, 512] attention probabilities for the backward pass, 7.4 GiB
   # of XLA temporaries (memory_analysis); scanned + remat: 1.8 GiB. Unrolled remat alone
-  # saves almost nothing on CPU (7.1 GiB): XLA does not hold the recomputation back.
+  # saves almost nothing on CPU (7.1 GiB). BENCHMARKS.md section 10.
   c.model = model_spec.unset_model_fields(dtype="float32", param_dtype="float32", remat=True,
                                           scan_layers=True)
   c.base.update(checkpoint="", import_from=SMOLLM2_GGUF, pretrain=False)
