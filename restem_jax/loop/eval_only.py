@@ -67,8 +67,8 @@ def _scalars(row: dict) -> dict:
 def write_outputs(workdir: str, summary: dict) -> None:
   evals = [{"iteration": r["index"], "run": r["checkpoint"], **_scalars(r)}
            for r in summary["checkpoints"]]
-  io.write_text(io.join(workdir, "metrics.jsonl"), "".join(
-      json.dumps(r) + "\n" for r in evals + stage_memory.metric_rows(summary["memory"])))
+  io.write_text(io.join(workdir, "metrics.jsonl"),
+                "".join(json.dumps(r) + "\n" for r in evals))
   tensorboard.write_scalars(io.join(workdir, "tb"), evals, [])
   io.write_json_atomic(io.join(workdir, "summary.json"), summary, indent=2)
   io.write_text(io.join(workdir, "report.md"), "\n".join(report(summary)))
