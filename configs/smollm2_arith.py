@@ -35,6 +35,19 @@ beside it), held-out greedy pass@1 on the 150 test problems:
     pass@4 0.727); best by validation: iteration 2, +0.420. Per level, base ->
     iteration 2: 0.24 -> 0.91, 0.19 -> 0.75, 0.06 -> 0.23, 0.04 -> 0.00, 0.00 -> 0.63.
 
+Memory (issue #20; BENCHMARKS.md section 10). The runs above (layers unrolled, no remat,
+loss chunks of 512) peaked at 13.5 GB RSS: from the SFT stage on, the compiled train step
+held 7.96 GB of XLA temporaries, mostly every layer's attention probabilities kept for the
+backward pass. The card now scans and rematerialises the layers and computes the loss in
+128-position chunks: 1.23 GB of temporaries; the SFT stage alone (3 steps at the card's
+shapes) peaks at 5.02 GB instead of 11.72 GB, with the same losses to 1e-7 relative. The
+bound the issue sets, 2 x (2.15 GB fp32 training state + 0.54 GB sampling params +
+0.39 GB largest KV cache) = 6.16 GB, is computed by `python benchmarks/card_memory_bound.py
+--card configs/smollm2_arith.py --base W/base`. Every run's W/summary.json (`memory`) and
+report ("Memory per stage") give the peak and end RSS of each stage. The figures above
+were measured before this change; scanned layers and remat reorder float operations, so a
+rerun's sampled tokens (T=0.7) and numbers may differ slightly.
+
 Level 4 (`a + b - c`) is the honest failure: the base rarely solves it, few kept
 samples are two-step, and the M-step teaches the one-line, one-step answer the other
 levels reward. Much of every gain is format (the base copies the second shot's extra
