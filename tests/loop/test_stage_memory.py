@@ -119,3 +119,15 @@ def test_report_table_and_metric_rows():
   assert row == {"stage": "sft", "host_peak_rss_bytes": 3_000_000_000,
                  "host_end_rss_bytes": 2_000_000_000, "device_bytes_in_use_max": 10,
                  "device_peak_bytes_max": 5_000_000_000}
+
+
+def test_devices_with_allocator_statistics_report_them(monkeypatch):
+  class _Gpu:
+    platform, id = "gpu", 3
+
+    def memory_stats(self):
+      return {"bytes_in_use": 7 * MB, "peak_bytes_in_use": 9 * MB}
+
+  monkeypatch.setattr(stage_memory.jax, "local_devices", lambda: [_Gpu()])
+  assert stage_memory.device_rows() == [{"device": "gpu:3", "bytes_in_use": 7 * MB,
+                                         "peak_bytes": 9 * MB, "source": "memory_stats"}]
