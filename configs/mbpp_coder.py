@@ -103,7 +103,10 @@ def _common(c: ml_collections.ConfigDict) -> None:
 def _cpu_05b(c: ml_collections.ConfigDict) -> None:
   """The 0.5B on this 2-vCPU machine, fp32 (see CPU_SIZING)."""
   s = CPU_SIZING
-  c.model = model_spec.unset_model_fields(dtype="float32", param_dtype="float32", remat=False)
+  # Scanned + rematerialised layers: the M-step's XLA temporaries are 5.5 GB instead of
+  # 14.9 GB unrolled without remat (memory_analysis; BENCHMARKS.md "Memory per stage").
+  c.model = model_spec.unset_model_fields(dtype="float32", param_dtype="float32", remat=True,
+                                          scan_layers=True)
   c.task.update(train_limit=s["train_problems"], val_limit=s["val_problems"],
                 test_limit=s["test_problems"])
   c.loop.update(num_iterations=s["iterations"])

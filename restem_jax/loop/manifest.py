@@ -74,6 +74,10 @@ class Manifest:
   def get(self, stage: str) -> dict:
     return self._data["stages"][stage]
 
+  def records(self) -> dict[str, dict]:
+    """{stage: record} of the finished stages, in the order they finished."""
+    return dict(self._data["stages"])
+
   @property
   def elapsed_seconds(self) -> float:
     """Wall time spent in finished stages, summed over every process of this run."""

@@ -18,7 +18,8 @@ from absl import logging
 from restem_jax import io
 from restem_jax import run_config
 from restem_jax.checkpoint import model_checkpoint
-from restem_jax.loop import length_check, manifest, preflight, task_setup, tuning_policy
+from restem_jax.loop import length_check, manifest, preflight, stage_memory, task_setup
+from restem_jax.loop import tuning_policy
 from restem_jax.loop.evaluation import greedy_eval, transfer
 from restem_jax.sampling.sampler import Sampler
 from restem_jax.sharding import mesh as mesh_lib
@@ -102,8 +103,9 @@ class Run:
       record = self.manifest.get(name)
       return record, resume(record) if resume else None
     logging.info("stage %s: start", name)
-    t0 = time.perf_counter()
+    t0, meter = time.perf_counter(), stage_memory.StageMeter()
     record, value = compute()
+    record["memory"] = meter.finish()  # host RSS and device bytes (stage_memory.py)
     record["seconds"] = time.perf_counter() - t0
     self.manifest.mark(name, record, record["seconds"])
     logging.info("stage %s: done in %.1fs", name, record["seconds"])

@@ -68,6 +68,7 @@ def _comparable(summary, workdir):
   """The summary without wall-clock fields and with the run directory abstracted."""
   s = json.loads(json.dumps(summary).replace(str(workdir), "W"))
   s.pop("wall_seconds")
+  s.pop("memory", None)  # measured per process, like the wall time
   for it in s["iterations"]:
     it.pop("stage_seconds")
   if "sft" in s:
@@ -97,6 +98,14 @@ def test_end_to_end_summary_files_and_cap(base_dir, tmp_path, monkeypatch):
   assert os.listdir(tmp_path / "tb")
   rows = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
   assert any("loss" in r for r in rows) and any("test_pass1" in r for r in rows)
+  stages = ["base", "base_eval", "sft", "iter_1/estep", "iter_1/mstep", "iter_1/eval",
+            "iter_2/estep", "iter_2/mstep", "iter_2/eval"]
+  assert list(summary["memory"]) == stages  # every stage's memory, in run order
+  assert [r["stage"] for r in rows if "stage" in r] == stages
+  for m in summary["memory"].values():
+    assert m["host_peak_rss_bytes"] >= m["host_end_rss_bytes"] > 0
+  assert "## Memory per stage" in (tmp_path / "report.md").read_text()
+  assert "memory" not in summary["base"] and "memory" not in summary["iterations"][0]
   it1 = summary["iterations"][0]
   assert it1["kept"] > 0, "the CI base model should solve some train problems"
   assert all(isinstance(it["mstep_kept_init"], bool) for it in summary["iterations"])

@@ -1,6 +1,7 @@
 """The one output writer of a run, training or eval-only (`loop.mode='eval'`).
 
-  W/metrics.jsonl  one JSON line per M-step curve point, then one per evaluated model
+  W/metrics.jsonl  one JSON line per M-step curve point, then one per evaluated model,
+                   then (training runs) one per stage with its memory
   W/tb/            the same numbers as TensorBoard scalars (eval/<metric> by model index,
                    <run>/<metric> by M-step step)
   W/summary.json   the summary (summary_schema.py)
@@ -27,13 +28,15 @@ class RunOutputs:
   evals: list         # per evaluated model: {"iteration", "run", <scalar>: value, ...}
   curves: list        # per M-step point: {"iteration", "run", "step", <metric>: value, ...}
   report_history: list  # M-step rows plotted in report.md (training runs)
+  stage_rows: list = ()  # per stage: memory (stage_memory.metric_rows), metrics.jsonl only
 
 
 def write_outputs(workdir: str, out: RunOutputs) -> None:
   """Writes metrics.jsonl, W/tb, summary.json and report.md (summary validated first)."""
   validate_summary(out.summary)
   io.write_text_atomic(io.join(workdir, "metrics.jsonl"),
-                       "".join(json.dumps(row) + "\n" for row in out.curves + out.evals))
+                       "".join(json.dumps(row) + "\n"
+                               for row in [*out.curves, *out.evals, *out.stage_rows]))
   tensorboard.write_scalars(io.join(workdir, "tb"), out.evals, out.curves)
   io.write_json_atomic(io.join(workdir, "summary.json"), out.summary, indent=2)
   if out.summary["mode"] == "eval":  # a table per checkpoint, no iterations

@@ -371,7 +371,7 @@ def write_report(workdir: str, summary: dict, history: list[dict] | None = None)
       and not summary['base'].get('test_pass_at_k'):
     lines += [NO_BUCKETS_NOTE, '']
   lines += (report_sections.transfer(summary) + report_sections.checker_errors(summary)
-            + report_sections.notes(summary))
+            + report_sections.memory(summary) + report_sections.notes(summary))
   if any(it['kept'] == 0 for it in summary['iterations']):
     empty = [str(it['iteration']) for it in summary['iterations'] if it['kept'] == 0]
     lines += [f"Note: iteration(s) {', '.join(empty)} kept no samples "

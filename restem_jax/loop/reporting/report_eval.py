@@ -42,7 +42,8 @@ def lines(summary: dict) -> list[str]:
         + [_fmt((r.get("test_pass_at_k") or {}).get(k)) for k in ks]
         + [_fmt((r.get("test_maj_at_k") or {}).get(k)) for k in mk]) + " |")
   out += _difficulty_table(rows)
-  return out + [""] + report_sections.transfer(summary) + report_sections.notes(
+  return out + [""] + report_sections.transfer(summary) + report_sections.memory(
+      summary) + report_sections.notes(
       {"iterations": [], **summary})
 
 

@@ -1,4 +1,5 @@
-"""Report lines for run-level facts a reader must not miss (kept inits, skips, notes).
+"""Report lines for run-level facts a reader must not miss (kept inits, skips, notes,
+memory per stage).
 
 `notes(summary)` returns markdown lines: M-steps that kept their init because no
 fine-tuned step beat its validation reward, samples dropped as longer than a training
@@ -76,3 +77,31 @@ def transfer(summary: dict) -> list[str]:
            '| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
   lines += ['| ' + ' | '.join(row) + ' |' for row in rows]
   return lines + ['']
+
+
+def _gb(v) -> str:
+  return '-' if v is None else f'{v / 1e9:.2f}'
+
+
+def memory(summary: dict) -> list[str]:
+  """'Memory per stage' table: host peak/end RSS and the largest device's bytes (GB)."""
+  stages = summary.get('memory') or {}
+  if not stages:
+    return []
+  rows = []
+  for stage, m in stages.items():
+    dev = m.get('devices') or []
+    in_use = max((r['bytes_in_use'] for r in dev), default=None)
+    peaks = [r['peak_bytes'] for r in dev if r.get('peak_bytes') is not None]
+    src = sorted({r['source'] for r in dev})
+    rows.append(f"| {stage} | {_gb(m['host_peak_rss_bytes'])} | {_gb(m['host_end_rss_bytes'])}"
+                f" | {m['host_peak_source']} | {_gb(in_use)} | {_gb(max(peaks) if peaks else None)}"
+                f" | {', '.join(src) or '-'} |")
+  return ['## Memory per stage', '',
+          'Host RSS of the run\'s process in GB (vmhwm: the peak within the stage; ru_maxrss: '
+          'the process peak so far, where the per-stage reset is unavailable); verifier '
+          'workers are separate processes and not counted. Device columns: the largest '
+          'device\'s bytes at the stage end (live_arrays: live jax arrays, CPU) and its '
+          'allocator peak (memory_stats, GPU/TPU).', '',
+          '| stage | host peak | host end | peak source | device in use | device peak | '
+          'device source |', '|---|---|---|---|---|---|---|', *rows, '']

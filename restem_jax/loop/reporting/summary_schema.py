@@ -17,7 +17,8 @@ Shape (keys of pass@k / maj@k dicts are strings, as JSON requires)::
    "best_iteration": int,
    "kept_init": int,              # M-steps that kept their init (nothing beat it)
    "skipped_long_prompts": {split: int},  # prompts longer than the largest bucket
-   "notes": {id: str}}            # run-level warnings the report repeats
+   "notes": {id: str},            # run-level warnings the report repeats
+   "memory": {stage: {...}}}      # host RSS and device bytes per stage (stage_memory.py)
 
 Optional keys may be absent or None (e.g. an iteration that kept nothing has no
 M-step, so no ``mstep_best_step``); when present they are type-checked.
@@ -28,6 +29,8 @@ M-step, so no ``mstep_best_step``); when present they are type-checked.
 from __future__ import annotations
 
 from typing import Any, Callable
+
+from restem_jax.loop import stage_memory
 
 from restem_jax.loop.evaluation.buckets import BUCKETS as _BUCKETS
 from restem_jax.verify.verdict import STATUSES
@@ -190,7 +193,8 @@ _TOP_REQUIRED = {
 }
 _TOP_OPTIONAL = {'sft': lambda p, v: _check(p, v, _SFT_REQUIRED,
                                              {**_MODEL_EVAL, 'mstep_kept_init': _bool}),
-                 'kept_init': _int, 'skipped_long_prompts': _int_map, 'notes': _str_map}
+                 'kept_init': _int, 'skipped_long_prompts': _int_map, 'notes': _str_map,
+                 'memory': stage_memory.check}
 
 
 def _checkpoints(path, v):
@@ -214,6 +218,6 @@ def validate_summary(summary: Any) -> None:
   """
   if isinstance(summary, dict) and summary.get('mode') == 'eval':  # loop/eval_only.py
     _check('summary', summary, _EVAL_ONLY_REQUIRED,
-           {k: _TOP_OPTIONAL[k] for k in ('skipped_long_prompts', 'notes')})
+           {k: _TOP_OPTIONAL[k] for k in ('skipped_long_prompts', 'notes', 'memory')})
     return
   _check('summary', summary, _TOP_REQUIRED, _TOP_OPTIONAL)

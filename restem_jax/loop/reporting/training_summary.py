@@ -8,7 +8,7 @@ SFT model and every iteration, and one row of scalars per evaluated model.
 
 from __future__ import annotations
 
-from restem_jax.loop import metrics
+from restem_jax.loop import metrics, stage_memory
 from restem_jax.loop.evaluation import buckets, transfer
 from restem_jax.loop.reporting.outputs import RunOutputs
 
@@ -18,7 +18,7 @@ _EVAL_PRIVATE = ("test_correct", "test_success_rate", "bucket_success_rate")
 
 def public_eval(ev: dict) -> dict:
   """An evaluation record as the summary shows it (no per-problem details, no timing)."""
-  return {k: v for k, v in ev.items() if k not in _EVAL_PRIVATE and k != "seconds"}
+  return {k: v for k, v in ev.items() if k not in _EVAL_PRIVATE + ("seconds", "memory")}
 
 
 def _compute(per_token: float, e: dict, m: dict | None) -> dict:
@@ -72,7 +72,8 @@ def summary(run, b: dict, base_eval: dict, sft: dict | None, iterations: list[di
          "best_test_pass1": its[best - 1]["test_pass1"] if best else base_eval["test_pass1"],
          "wall_seconds": run.manifest.elapsed_seconds,
          "kept_init": sum(bool(it["mstep_kept_init"]) for it in its),
-         "skipped_long_prompts": run.skipped_prompts, "notes": run.notes}
+         "skipped_long_prompts": run.skipped_prompts, "notes": run.notes,
+         "memory": stage_memory.summary_memory(run.manifest.records())}
   if sft:
     out["sft"] = {**public_eval(sft["eval"]), "val_reward": sft["val_reward"],
                   "mstep_best_step": sft["best_step"], "seconds": sft["seconds"],
@@ -108,4 +109,5 @@ def outputs(s: dict, sft: dict | None, iterations: list[dict]) -> RunOutputs:
   evals += [{"iteration": it["iteration"], "run": f"iter_{it['iteration']}",
              **_scalars(it)} for it in s["iterations"]]
   history = [r for r in curves if r["run"] != "sft" and "loss" in r]
-  return RunOutputs(summary=s, evals=evals, curves=curves, report_history=history)
+  return RunOutputs(summary=s, evals=evals, curves=curves, report_history=history,
+                    stage_rows=stage_memory.metric_rows(s["memory"]))

@@ -96,3 +96,4 @@ def test_eval_mode_evaluates_checkpoints_without_a_train_split(tmp_path, monkeyp
   report = (tmp_path / "eval" / "report.md").read_text()
   assert "## Transfer evaluation" in report and "run/sft`" in report
   assert len((tmp_path / "eval" / "metrics.jsonl").read_text().splitlines()) == 2
+  assert list(summary["memory"]) == ["eval/0", "eval/1"] and "## Memory per stage" in report
