@@ -151,7 +151,7 @@ def _coder_15b_lora_cpu(c: ml_collections.ConfigDict) -> None:
   """Qwen2.5-Coder-1.5B-Instruct, LoRA M-steps, fp32 on this CPU: ONE short ReST-EM
   iteration (the proof that the 1.5B trains here, not a result).
 
-  Measured (BENCHMARKS.md section 10), 2026-12-08 01:43-02:28 UTC, commit 884aa77 (before
+  Measured (BENCHMARKS.md section 11), 2026-12-08 01:43-02:28 UTC, commit 884aa77 (before
   the M-step memory fix c953cc0), 2-vCPU machine shared with four sessions (load average
   9-17; this process got 0.2-0.4 of a core; XLA fp32 matmul peak 198.8 GFLOP/s at load 11):
     flock /work/bigmem.lock /usr/bin/time -v python -m restem_jax.main \
