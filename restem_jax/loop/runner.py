@@ -29,6 +29,8 @@ from restem_jax import io
 from restem_jax import run_config
 from restem_jax import vocab as vocab_lib
 from restem_jax.checkpoint import model_checkpoint
+from restem_jax.config import model_section
+from restem_jax.config import schema
 from restem_jax.convert import base_import
 from restem_jax.distributed import hosts
 from restem_jax.loop import base_model, estep, evaluate, greedy_eval, manifest, metrics
@@ -68,7 +70,8 @@ class Run:
     self.mstep_cfg, self.train_cfg = run_config.mstep_config(c)
     self.eval_cfg = run_config.eval_config(c)
     self.sampling = run_config.sampling_params(c)
-    self.manifest = manifest.Manifest(workdir, manifest.config_json(c))
+    self.manifest = manifest.Manifest(workdir, manifest.config_json(c),
+                                      defaults=manifest.config_json(schema.defaults_for(c)))
     self.vocab = run_config.vocabulary(c)
     self.task = task_setup.with_chat_prompts(c, self.task)  # task.chat: the checkpoint's template
     if self.model_cfg.vocab_size < self.vocab.vocab_size:
@@ -96,8 +99,8 @@ class Run:
       if not self.problems[split]:
         raise ValueError(f"task {c.task.name!r} has no {split} problems "
                          f"(data_dir={c.task.data_dir!r}).")
-    self.transfer = transfer.load(transfer.tasks_from_config(
-        c.eval.get("transfer_tasks") or {}), self.sampler)
+    self.transfer = transfer.load(transfer.tasks_from_config(c.eval.transfer_tasks),
+                                  self.sampler)
     self.notes = preflight.check_validation(c.task.name, self.loop, self.problems["validation"])
     self.runs_sft, sft_notes = preflight.sft_runs(c.task.name, self.loop, self.problems["train"])
     self.notes.update(sft_notes)
@@ -210,7 +213,7 @@ class Run:
     if not t.checkpoint:
       raise ValueError("loop.mode='distill' needs config.teacher.checkpoint (an Orbax params "
                        "dir of the teacher model, e.g. a finished run's W/iter_3/policy).")
-    cfg = model_checkpoint.model_config_for(t.model.to_dict(), t.checkpoint,
+    cfg = model_checkpoint.model_config_for(model_section.values(t.model), t.checkpoint,
                                             section="teacher.model")
     run_config.check_model_context(cfg, self.c)
     sampler = Sampler(cfg, self.vocab, run_config.sampler_config(self.c), self.mesh,
@@ -221,14 +224,13 @@ class Run:
 
   def estep_chunks(self, policy, train, sampler, pool, out_dir, i, policy_path, progress=None):
     """The E-step's chunk records: sampled (resumable), or reused (distill_reuse.py)."""
-    t = self.c.get("teacher") or {}
-    if self.loop.mode == "distill" and t.get("estep_dir"):
-      return distill_reuse.load(t.estep_dir, train, sampler.encode_problem,
-                                t.get("min_correct", 0))
+    t = self.c.teacher
+    if self.loop.mode == "distill" and t.estep_dir:
+      return distill_reuse.load(t.estep_dir, train, sampler.encode_problem, t.min_correct)
     chunks = estep.run_estep(policy, train, sampler, self.sampling, pool, self.estep_cfg,
                              out_dir, seed=self.c.seed, iteration=i, policy=policy_path,
                              progress=progress)
-    return distill_reuse.filter_min_correct(chunks, t.get("min_correct", 0)) if (
+    return distill_reuse.filter_min_correct(chunks, t.min_correct) if (
         self.loop.mode == "distill") else chunks
 
   def run_iteration(self, i: int, policy, policy_path: str, sampler, base_params, prev_params,
@@ -294,7 +296,7 @@ class Run:
     if loop.mode == "eval":
       with VerifierPool(c.verifier.num_workers, c.verifier.timeout_s, sandbox=sandbox) as pool:
         return eval_only.run_eval(self, pool)
-    if c.task.get("reference_field", ""):  # the checker must accept the human references
+    if c.task.reference_field:  # the checker must accept the human references
       with VerifierPool(c.verifier.num_workers, c.verifier.timeout_s, sandbox=sandbox) as pool:
         gold_check.require_references_pass(self.problems["validation"], pool,
                                            c.verifier.max_gold_failures)
@@ -322,7 +324,7 @@ class Run:
         sft = self.stage("sft", do_sft)
       policy, policy_path, sampler = base_params, b["checkpoint"], self.sampler
       if loop.mode == "distill":
-        if c.teacher.get("estep_dir"):  # reuse a finished run's E-step: no teacher model
+        if c.teacher.estep_dir:  # reuse a finished run's E-step: no teacher model
           policy_path = distill_reuse.resolve(c.teacher.estep_dir)
         else:
           sampler, policy, policy_path = self.teacher()
@@ -430,11 +432,11 @@ def _scalars(d: dict) -> dict:
   return out
 
 
-def run(c, workdir: str) -> dict:
+def run(c: schema.RunConfig, workdir: str) -> dict:
   """Runs (or resumes) the configured job in `workdir`; returns the summary dict."""
   t0 = time.perf_counter()
   task = task_setup.prepare(c)  # a bad task file, row or checker fails before model work
-  base_import.ensure_imported(c, workdir)  # before the Run reads the base's config/tokenizer
+  c = base_import.ensure_imported(c, workdir)  # before the Run reads the base's config/tokenizer
   summary = Run(c, workdir, task).run()
   logging.info("run finished: %.0fs in this process, %.0fs of stages in all",
                time.perf_counter() - t0, summary["wall_seconds"])
