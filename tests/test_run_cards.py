@@ -67,32 +67,33 @@ def _checkpoint_model(preset):
 def test_preset_validates(card, preset):
   c = _load(card).get_config(preset)
   p = presets.PRESETS[preset]
-  # The run setup's builders (Run.__init__), each raising on a bad field.
-  run_config.loop_config(typed(c))
-  run_config.estep_config(typed(c))
-  _, train = run_config.mstep_config(typed(c))
-  run_config.eval_config(typed(c))
-  run_config.sampling_params(typed(c))
-  sampler = run_config.sampler_config(typed(c))
-  run_config.logical_rules(typed(c))
+  # The run setup's builders (main's RunConfig, Run.__init__), each raising on a bad field.
+  rc = typed(c)
+  run_config.loop_config(rc)
+  run_config.estep_config(rc)
+  _, train = run_config.mstep_config(rc)
+  run_config.eval_config(rc)
+  run_config.sampling_params(rc)
+  sampler = run_config.sampler_config(rc)
+  run_config.logical_rules(rc)
   # The architecture comes from the checkpoint; the card sets only runtime fields.
   set_fields = {k for k, v in c.model.to_dict().items() if v is not None}
   assert set_fields <= model_spec.RUNTIME_FIELDS, set_fields
   model = model_spec.merge(c.model.to_dict(), _checkpoint_model(preset), source="preset")
   assert ((model.dtype, model.param_dtype, model.remat, model.scan_layers)
           == (p.dtype, p.param_dtype, p.remat, p.scan_layers))
-  run_config.check_model_context(typed(model), c, train.seq_len)
+  run_config.check_model_context(model, rc, train.seq_len)
   length_check.check_lengths(seq_len=train.seq_len, prompt_buckets=sampler.prompt_buckets,
                              max_new_tokens=sampler.max_new_tokens, max_len=model.max_len)
   # Mesh for the device count the preset was sized for.
-  mesh = dict(zip(c.mesh.axis_names, run_config.mesh_config(typed(c)).resolved_sizes(p.devices)))
+  mesh = dict(zip(c.mesh.axis_names, run_config.mesh_config(rc).resolved_sizes(p.devices)))
   dp = mesh["data"] * mesh["fsdp"]
   assert train.rows_per_micro % dp == 0, (train.rows_per_micro, mesh)
   assert (sampler.prompts_per_batch * c.estep.num_samples) % dp == 0, mesh
   assert model.num_heads % mesh["tensor"] == 0 and model.num_kv_heads % mesh["tensor"] == 0
   assert c.task.name in registry.available_tasks()
   c.task.data_dir = "/data"
-  specs = transfer.tasks_from_config(c.eval.transfer_tasks)  # tasks registered, fields valid
+  specs = transfer.tasks_from_config(typed(c).eval.transfer_tasks)  # registered, fields valid
   assert specs and all(s.data_dir == "/data" for s in specs), "transfer data from task.data_dir"
   assert c.base.checkpoint == "" and not c.base.pretrain, "the base comes from a checkpoint"
 

@@ -42,7 +42,8 @@ class TaskSection:
 @dataclasses.dataclass(frozen=True)
 class BaseSection:
   checkpoint: str = ""        # base checkpoint dir; '' = W/base (pretrained if missing)
-  import_from: str = ""       # HF dir, .gguf, 'package:MODULE/FILE' or 'parts:NAME' imported on first use
+  import_from: str = ""       # HF dir, .gguf, 'package:MODULE/FILE' or 'parts:NAME' (imported
+                              # into the base checkpoint dir on first use)
   gguf_head: str = "keep"     # a GGUF's stored `output` head: 'keep' | 'tie'
   pretrain: bool = True       # pretrain the toy base model when no checkpoint exists
   use_shipped: bool = True    # ...unless the package's toy base was made with this recipe

@@ -1,7 +1,8 @@
 """Transfer evaluation (paper Figures 2, 3, 7 right): the run's models on other tasks.
 
-`config.eval.transfer_tasks` maps a label to an entry (`config.sections.TransferEntry`) that
-names a registered task and where its data lives; in a run card::
+`config.eval.transfer_tasks` maps a label to an entry (`TransferEntry`,
+restem_jax/config/sections.py) that names a registered task and where its data lives; in a
+run card::
 
   c.eval.transfer_tasks = ml_collections.ConfigDict({
       "gsm8k": dict(data_dir="/work/shared/data", limit=500),

@@ -71,7 +71,8 @@ def test_jsonl_chat_turns_and_rows_with_messages(smollm2_template, tmp_path):
   with pytest.raises(ValueError, match="fewshot_file needs task.reference_field"):
     task_setup.prepare(typed(c))
   c.task.fewshot_file = ""
-  spec = chat_prompt.chat_spec(task_setup.prepare(typed(c)), smollm2_template, ChatPromptConfig("S"))
+  spec = chat_prompt.chat_spec(task_setup.prepare(typed(c)), smollm2_template,
+                               ChatPromptConfig("S"))
   first, second = registry.load_problems(spec.name, "test")
   assert first.prompt == ("<|im_start|>system\nS<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n"
                           "<|im_start|>assistant\n")
