@@ -35,7 +35,6 @@ from __future__ import annotations
 import dataclasses
 
 from restem_jax import config_files
-from restem_jax.checkpoint import model_spec
 
 
 def load(name: str):
@@ -96,8 +95,8 @@ def base_card(name: str, card: str):
   c = load("toy_arith").get_config()
   # Architecture fields unset (None): they come from config.base.checkpoint's
   # model_config.json. Set here: how the weights are computed and stored (RUNTIME_FIELDS).
-  c.model = model_spec.unset_model_fields(dtype=p.dtype, param_dtype=p.param_dtype,
-                                          remat=p.remat, scan_layers=p.scan_layers)
+  c.model = load("schema_dict").unset_model_fields(dtype=p.dtype, param_dtype=p.param_dtype,
+                                                   remat=p.remat, scan_layers=p.scan_layers)
   c.mesh.update(axis_sizes=p.mesh_sizes)
   c.base.update(checkpoint="", pretrain=False)
   c.train.update(rows_per_micro=p.rows_per_micro, accum_steps=p.accum_steps)

@@ -64,7 +64,6 @@ Any field can be overridden, e.g. `--config.estep.num_samples=8 --config.task.se
 import ml_collections
 
 from restem_jax import config_files
-from restem_jax.checkpoint import model_spec
 
 QWEN_CODER_05B = "parts:qwen2.5-coder-0.5b-instruct"
 QWEN_CODER_15B = "parts:qwen2.5-coder-1.5b-instruct-q4_k_m"
@@ -74,6 +73,11 @@ DATA_DIR = "/work/shared/data"  # mbpp/mbpp.jsonl, humaneval/HumanEval.jsonl.gz
 # BENCHMARKS.md turn these into the wall-time ESTIMATE.
 CPU_SIZING = dict(train_problems=48, num_samples=8, val_problems=16, test_problems=64,
                   humaneval_problems=48, eval_samples=4, iterations=1, max_steps=16)
+
+
+def _unset_model(**values):
+  """config.model: every field from the checkpoint but `values` (configs/schema_dict.py)."""
+  return config_files.sibling(__file__, "schema_dict").unset_model_fields(**values)
 
 
 def _common(c: ml_collections.ConfigDict) -> None:
@@ -105,8 +109,7 @@ def _cpu_05b(c: ml_collections.ConfigDict) -> None:
   s = CPU_SIZING
   # Scanned + rematerialised layers: the M-step's XLA temporaries are 5.5 GB instead of
   # 14.9 GB unrolled without remat (memory_analysis; BENCHMARKS.md "Memory per stage").
-  c.model = model_spec.unset_model_fields(dtype="float32", param_dtype="float32", remat=True,
-                                          scan_layers=True)
+  c.model = _unset_model(dtype="float32", param_dtype="float32", remat=True, scan_layers=True)
   c.task.update(train_limit=s["train_problems"], val_limit=s["val_problems"],
                 test_limit=s["test_problems"])
   c.loop.update(num_iterations=s["iterations"])
@@ -133,8 +136,7 @@ def _tiny(c: ml_collections.ConfigDict) -> None:
 
 def _coder_15b_gpu(c: ml_collections.ConfigDict) -> None:
   c.base.import_from = QWEN_CODER_15B
-  c.model = model_spec.unset_model_fields(dtype="bfloat16", param_dtype="float32", remat=True,
-                                          scan_layers=True)
+  c.model = _unset_model(dtype="bfloat16", param_dtype="float32", remat=True, scan_layers=True)
   c.task.update(train_limit=0, val_limit=0, test_limit=0)  # all 374 / 90 / 500
   c.loop.update(num_iterations=2)
   c.sampler.update(prompts_per_batch=16)
@@ -166,7 +168,7 @@ def _coder_15b_lora_cpu(c: ml_collections.ConfigDict) -> None:
   wall time. ~30 min for the iteration is an ESTIMATE for an idle machine (5-10x the share
   this run got), not a measurement."""
   c.base.import_from = QWEN_CODER_15B
-  c.model = model_spec.unset_model_fields(dtype="float32", param_dtype="float32", remat=True)
+  c.model = _unset_model(dtype="float32", param_dtype="float32", remat=True)
   c.task.update(train_limit=8, val_limit=2, test_limit=4)
   c.loop.update(num_iterations=1, sft_baseline=False)
   c.sampler.update(prompts_per_batch=8,

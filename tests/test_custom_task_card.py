@@ -17,6 +17,7 @@ import pytest
 from restem_jax import config_files
 from restem_jax.loop import gold_check, runner
 from tests import tiny_cards
+from tests.typed_config import typed
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = "examples/shop_math"
@@ -63,6 +64,6 @@ def test_checker_rejecting_the_references_stops_the_run(tiny_hf_dir, tmp_path):
   c.verifier.checker = "exact"  # the answer column (an int) never equals a worked solution
   with pytest.raises(gold_check.GoldCheckError, match=r"rejects the reference solution of 4 of "
                      r"4 validation problems .*max_gold_failures=0.*\n  train/\d+: incorrect"):
-    runner.run(c, str(tmp_path))
+    runner.run(typed(c), str(tmp_path))
   assert not (tmp_path / "manifest.json").exists() or "base_eval" not in (
       tmp_path / "manifest.json").read_text()

@@ -4,7 +4,8 @@ Every module import (also one inside a function) is an edge of the graph that
 tools/module_imports.py reads from the source; an edge from a unit to a unit of a higher
 layer, or between two units of one layer, fails. Bottom to top:
 
-  0  io, data, verify, config_files, tf_quiet, the package root   (no package imports)
+  0  io, data, verify, config_files, tf_quiet, from_dict, the package root
+                                (no package imports; from_dict: dict -> dataclass)
   1  sharding, distributed (process roles), vocab
   2  model
   3  tasks                      (problems; light verify helpers)
@@ -12,12 +13,13 @@ layer, or between two units of one layer, fails. Bottom to top:
   5  checkpoint
   6  convert (HF/GGUF mapping, import on first use), generation
   7  loop                       (the stages: estep/, M-step, evaluation/, reporting/)
-  8  run_config                 (ConfigDict -> the typed configs of every layer below)
-  9  loop driver                (runner, run_setup, base_model, evaluation.transfer,
+  8  config                     (RunConfig: the run config's schema, typed sections)
+  9  run_config                 (RunConfig sections -> the typed configs of every layer below)
+  10 loop driver                (runner, run_setup, base_model, evaluation.transfer,
                                 evaluation.policy_eval, reporting.training_summary, eval_only,
-                                task_setup: read the ConfigDict or use modules that do)
-  10 aot                        (the AOT memory plan)
-  11 main, plan, generate       (entry points)
+                                task_setup: read the RunConfig or use modules that do)
+  11 aot                        (the AOT memory plan)
+  12 main, plan, generate       (entry points: card ConfigDict -> RunConfig)
 """
 
 import importlib.util
@@ -28,7 +30,7 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 LAYERS = (
-    ("io", "data", "verify", "config_files", "tf_quiet", ""),
+    ("io", "data", "verify", "config_files", "tf_quiet", "from_dict", ""),
     ("sharding", "distributed", "vocab"),
     ("model",),
     ("tasks",),
@@ -36,6 +38,7 @@ LAYERS = (
     ("checkpoint",),
     ("convert", "generation"),
     ("loop",),
+    ("config",),
     ("run_config",),
     ("loop driver",),
     ("aot",),

@@ -17,6 +17,7 @@ import restem_jax.tasks  # noqa: F401  (registers every task)
 from restem_jax.checkpoint import adapter_checkpoint, manager
 from restem_jax.loop import runner
 from tests import tiny_cards
+from tests.typed_config import typed
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(REPO, "tests", "fixtures", "tasks")
@@ -53,7 +54,7 @@ def test_tiny_preset_imports_on_first_use_and_runs(tiny_qwen_dir, tmp_path):
   c.task.data_dir = FIXTURES
   c.eval.transfer_tasks.humaneval.data_dir = FIXTURES
   workdir = str(tmp_path / "W")
-  summary = runner.run(c, workdir)
+  summary = runner.run(typed(c), workdir)
   assert manager.has_checkpoint(os.path.join(workdir, "base"))
   assert summary["sft"] and len(summary["iterations"]) == 1
   assert summary["iterations"][0]["verdicts"], "the E-step sampled and verified programs"
@@ -78,7 +79,7 @@ def test_lora_cpu_preset_trains_adapters_at_toy_size(tiny_qwen_dir, tmp_path):
   c.mstep.update(max_steps=2, eval_every=1, patience=3)  # both steps train
   c.estep.update(num_samples=2)
   workdir = str(tmp_path / "W")
-  summary = runner.run(c, workdir)
+  summary = runner.run(typed(c), workdir)
   assert len(summary["iterations"]) == 1 and summary["iterations"][0]["verdicts"]
   assert summary["base"].get("transfer") is None
   assert [h["step"] for h in summary_history(workdir, "sft")] == [1, 2]

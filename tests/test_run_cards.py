@@ -34,6 +34,7 @@ from restem_jax.model.config import ModelConfig
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.sharding import partitioning
 from restem_jax.tasks import registry
+from tests.typed_config import typed
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(REPO, "tests", "fixtures", "tasks")
@@ -67,32 +68,33 @@ def _checkpoint_model(preset):
 def test_preset_validates(card, preset):
   c = _load(card).get_config(preset)
   p = presets.PRESETS[preset]
-  # The run setup's builders (Run.__init__), each raising on a bad field.
-  run_config.loop_config(c)
-  run_config.estep_config(c)
-  _, train = run_config.mstep_config(c)
-  run_config.eval_config(c)
-  run_config.sampling_params(c)
-  sampler = run_config.sampler_config(c)
-  run_config.logical_rules(c)
+  # The run setup's builders (main's RunConfig, Run.__init__), each raising on a bad field.
+  rc = typed(c)
+  run_config.loop_config(rc)
+  run_config.estep_config(rc)
+  _, train = run_config.mstep_config(rc)
+  run_config.eval_config(rc)
+  run_config.sampling_params(rc)
+  sampler = run_config.sampler_config(rc)
+  run_config.logical_rules(rc)
   # The architecture comes from the checkpoint; the card sets only runtime fields.
   set_fields = {k for k, v in c.model.to_dict().items() if v is not None}
   assert set_fields <= model_spec.RUNTIME_FIELDS, set_fields
   model = model_spec.merge(c.model.to_dict(), _checkpoint_model(preset), source="preset")
   assert ((model.dtype, model.param_dtype, model.remat, model.scan_layers)
           == (p.dtype, p.param_dtype, p.remat, p.scan_layers))
-  run_config.check_model_context(model, c, train.seq_len)
+  run_config.check_model_context(model, rc, train.seq_len)
   length_check.check_lengths(seq_len=train.seq_len, prompt_buckets=sampler.prompt_buckets,
                              max_new_tokens=sampler.max_new_tokens, max_len=model.max_len)
   # Mesh for the device count the preset was sized for.
-  mesh = dict(zip(c.mesh.axis_names, run_config.mesh_config(c).resolved_sizes(p.devices)))
+  mesh = dict(zip(c.mesh.axis_names, run_config.mesh_config(rc).resolved_sizes(p.devices)))
   dp = mesh["data"] * mesh["fsdp"]
   assert train.rows_per_micro % dp == 0, (train.rows_per_micro, mesh)
   assert (sampler.prompts_per_batch * c.estep.num_samples) % dp == 0, mesh
   assert model.num_heads % mesh["tensor"] == 0 and model.num_kv_heads % mesh["tensor"] == 0
   assert c.task.name in registry.available_tasks()
   c.task.data_dir = "/data"
-  specs = transfer.tasks_from_config(c.eval.transfer_tasks)  # tasks registered, fields valid
+  specs = transfer.tasks_from_config(typed(c).eval.transfer_tasks)  # registered, fields valid
   assert specs and all(s.data_dir == "/data" for s in specs), "transfer data from task.data_dir"
   assert c.base.checkpoint == "" and not c.base.pretrain, "the base comes from a checkpoint"
 
@@ -171,7 +173,7 @@ def tiny_base(tmp_path_factory):
   c = _load("math").get_config("smollm2_135m")
   params, _, _ = partitioning.init_sharded(
       lambda k: interface.init_boxed(model_cfg, k), jax.random.key(0),
-      mesh_lib.make_mesh(run_config.mesh_config(c)), run_config.logical_rules(c))
+      mesh_lib.make_mesh(run_config.mesh_config(typed(c))), run_config.logical_rules(typed(c)))
   ckpt = os.path.join(tmp, "ckpt")
   model_checkpoint.save(ckpt, params, model_cfg, tokenizer_dir=tok_dir,
                         meta={"source": "tests/test_run_cards.py"})
@@ -199,7 +201,7 @@ def _smoke_config(card, ckpt, data_dir):
 def test_smoke_preset_runs_one_iteration(card, tiny_base, data_dir, tmp_path):
   c = _smoke_config(card, tiny_base, data_dir)
   assert c.loop.num_iterations == 1
-  runner.run(c, str(tmp_path / "W"))
+  runner.run(typed(c), str(tmp_path / "W"))
   with open(tmp_path / "W" / "summary.json") as f:
     summary = json.load(f)
   # A random model keeps no sample, so the iteration's M-step does not run; MATH's SFT
@@ -219,4 +221,4 @@ def test_card_without_checkpoint_is_refused_before_any_stage(tiny_base, tmp_path
   c = _smoke_config("gsm8k", "", FIXTURES)
   c.task.vocab = os.path.join(tiny_base, "tokenizer")
   with pytest.raises(ValueError, match="no checkpoint model_config.json"):
-    runner.run(c, str(tmp_path / "W"))
+    runner.run(typed(c), str(tmp_path / "W"))

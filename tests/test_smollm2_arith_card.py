@@ -18,6 +18,7 @@ from restem_jax.convert import base_import
 from restem_jax.loop import runner
 from tests import tiny_cards
 from tests.vocab import real_tokenizers
+from tests.typed_config import typed
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -37,7 +38,7 @@ def test_card_tiny_preset_imports_on_first_use_and_runs(tiny_hf_dir, tmp_path):
   assert c.base.import_from == _card().SMOLLM2_GGUF and not c.base.checkpoint
   c.base.import_from = tiny_hf_dir
   workdir = str(tmp_path / "W")
-  summary = runner.run(c, workdir)
+  summary = runner.run(typed(c), workdir)
   assert manager.has_checkpoint(os.path.join(workdir, "base"))
   assert c.base.checkpoint == os.path.join(workdir, "base")
   assert summary["sft"] and len(summary["iterations"]) == 1
@@ -51,7 +52,7 @@ def test_existing_checkpoint_is_not_imported_again(tiny_hf_dir, tmp_path, monkey
   c = _card().get_config("tiny")
   c.base.import_from = tiny_hf_dir
   workdir = str(tmp_path / "W")
-  base_import.ensure_imported(c, workdir)
+  base_import.ensure_imported(typed(c), workdir)
   from restem_jax.convert import importer  # pylint: disable=import-outside-toplevel
 
   def fail(*args, **kwargs):
@@ -59,8 +60,8 @@ def test_existing_checkpoint_is_not_imported_again(tiny_hf_dir, tmp_path, monkey
   monkeypatch.setattr(importer, "import_model", fail)
   c2 = _card().get_config("tiny")
   c2.base.import_from = tiny_hf_dir
-  base_import.ensure_imported(c2, workdir)
-  assert c2.base.checkpoint == os.path.join(workdir, "base")
+  rc2 = base_import.ensure_imported(typed(c2), workdir)
+  assert rc2.base.checkpoint == os.path.join(workdir, "base")
 
 
 def test_interrupted_import_is_replaced(tiny_hf_dir, tmp_path):
@@ -69,7 +70,7 @@ def test_interrupted_import_is_replaced(tiny_hf_dir, tmp_path):
   (target / "half_written.bin").write_bytes(b"x")  # a kill -9 mid-import leaves this
   c = _card().get_config("tiny")
   c.base.update(import_from=tiny_hf_dir, checkpoint=str(target))
-  base_import.ensure_imported(c, str(tmp_path / "W"))
+  base_import.ensure_imported(typed(c), str(tmp_path / "W"))
   assert manager.has_checkpoint(str(target))
   assert not (target / "half_written.bin").exists()
   assert not [p for p in os.listdir(tmp_path) if p.startswith(".base_import_")]
@@ -94,5 +95,5 @@ def test_card_resolves_the_installed_gguf():
 def test_no_source_is_a_no_op(tmp_path):
   c = _card().get_config("tiny")
   c.base.import_from = ""
-  base_import.ensure_imported(c, str(tmp_path / "W"))
-  assert c.base.checkpoint == "" and not (tmp_path / "W").exists()
+  rc = base_import.ensure_imported(typed(c), str(tmp_path / "W"))
+  assert rc.base.checkpoint == "" and not (tmp_path / "W").exists()

@@ -27,6 +27,7 @@ sys.path.insert(0, REPO)
 # pylint: disable=wrong-import-position
 from restem_jax import run_config
 from restem_jax.checkpoint import packed_params
+from restem_jax.config import schema
 from restem_jax.loop import base_model, shipped_base
 from restem_jax.loop.evaluation import greedy_eval
 from restem_jax.model import layer_stack
@@ -43,14 +44,15 @@ _WORKDIR = flags.DEFINE_string("workdir", "/tmp/toy_base_work",
 
 
 def card_config():
-  """configs/toy_arith.py's defaults, with the shipped base turned off (pretrain it)."""
+  """configs/toy_arith.py's defaults as a RunConfig, with the shipped base turned off
+  (pretrain it)."""
   spec = importlib.util.spec_from_file_location(
       "toy_arith_card", os.path.join(REPO, "configs", "toy_arith.py"))
   card = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(card)
   c = card.get_config()
   c.base.use_shipped = False
-  return c
+  return schema.build(c.to_dict())
 
 
 def score(c, params, vocab, mesh) -> float:

@@ -34,6 +34,7 @@ import flax.linen as nn
 import jax
 
 from restem_jax import io
+from restem_jax.from_dict import from_dict
 from restem_jax.checkpoint import manager, model_spec
 from restem_jax.checkpoint.manager import CheckpointError
 from restem_jax.model import interface, layer_stack
@@ -65,16 +66,12 @@ def config_to_json(model_cfg: ModelConfig) -> dict[str, Any]:
 
 
 def config_from_json(values: dict[str, Any], source: str) -> ModelConfig:
-  """ModelConfig from a JSON dict, naming `source` and the field on any error."""
-  fields = {f.name for f in dataclasses.fields(ModelConfig)}
-  unknown = sorted(set(values) - fields)
-  if unknown:
-    raise CheckpointError(f"{source}: unknown ModelConfig field(s) {unknown} (written by a newer "
-                          f"restem_jax?); known fields: {sorted(fields)}.")
+  """ModelConfig from a JSON dict, naming `source` and the field on any error (a field
+  this version does not know: written by a newer restem_jax?)."""
   try:
-    return ModelConfig(**values)
-  except (TypeError, ValueError) as e:
-    raise CheckpointError(f"{source}: invalid model config: {e}") from e
+    return from_dict(ModelConfig, values, source)
+  except ValueError as e:
+    raise CheckpointError(f"invalid model config: {e}") from e
 
 
 def write_model_config(ckpt_dir: str, model_cfg: ModelConfig) -> None:

@@ -3,7 +3,7 @@
 Rule (documented in docs/models.md):
   * A `config.model` (or `config.teacher.model`) field that is None is UNSET: it is taken
     from the checkpoint's model_config.json. Run cards for checkpoint-described models
-    start from `unset_model_fields()`, where every field is None.
+    start from `unset_model_fields()` (configs/schema_dict.py), where every field is None.
   * A field that is set must agree with the checkpoint; a disagreement is an error naming
     the field and both values, because loading weights into a different architecture
     (wrong rope_theta, norm_eps, ...) silently gives a broken model.
@@ -16,11 +16,9 @@ Rule (documented in docs/models.md):
 from __future__ import annotations
 
 import dataclasses
-import typing
 from typing import Any
 
-import ml_collections
-
+from restem_jax.from_dict import from_dict
 from restem_jax.model.config import ModelConfig
 
 # Fields a run may change freely: they affect how the weights are computed with or how
@@ -41,37 +39,8 @@ class ModelConfigMismatchError(ValueError):
   """A set config.model field disagrees with the checkpoint's model_config.json."""
 
 
-def _field_type(f: dataclasses.Field) -> type:
-  hints = typing.get_type_hints(ModelConfig)
-  t = hints[f.name]
-  return t if isinstance(t, type) else object
-
-
-def unset_model_fields(**values) -> ml_collections.ConfigDict:
-  """A `config.model` section with every ModelConfig field unset (typed None placeholders).
-
-  Fields given in `values` are set (e.g. `dtype='bfloat16'`); the others come from the
-  checkpoint. Command-line overrides such as `--config.model.dtype=bfloat16` stay
-  type-checked.
-  """
-  out = {}
-  for f in dataclasses.fields(ModelConfig):
-    out[f.name] = ml_collections.config_dict.placeholder(_field_type(f))
-  cd = ml_collections.ConfigDict(out)
-  cd.update(values)
-  return cd
-
-
 def _unset(values: dict[str, Any]) -> list[str]:
   return sorted(k for k, v in values.items() if v is None)
-
-
-def _check_known(values: dict[str, Any], section: str) -> None:
-  fields = {f.name for f in dataclasses.fields(ModelConfig)}
-  unknown = sorted(set(values) - fields)
-  if unknown:
-    raise ValueError(f"config.{section} has unknown field(s) {unknown}; "
-                     f"ModelConfig accepts {sorted(fields)}.")
 
 
 def merge(values: dict[str, Any], stored: ModelConfig | None, *, section: str = "model",
@@ -85,7 +54,6 @@ def merge(values: dict[str, Any], stored: ModelConfig | None, *, section: str = 
     source: where `stored` came from (its model_config.json path), for messages; with
       `stored` None, why there is none (e.g. "config.base.checkpoint='/x' does not exist").
   """
-  _check_known(values, section)
   if stored is None:
     missing = _unset(values)
     if missing:
@@ -96,24 +64,18 @@ def merge(values: dict[str, Any], stored: ModelConfig | None, *, section: str = 
           f"set --config.{field}=CKPT to a self-describing checkpoint (made once by "
           "`python -m restem_jax.convert import --source=HF_DIR_OR_GGUF --out=CKPT`, "
           f"docs/models.md), or set those config.{section} fields.")
-    try:
-      return ModelConfig(**values)
-    except (TypeError, ValueError) as e:
-      raise ValueError(f"config.{section} is invalid: {e}") from e
+    return from_dict(ModelConfig, values, f"config.{section}")
   merged = dataclasses.asdict(stored)
   for name, value in sorted(values.items()):
-    if value is None:
+    if value is None or name not in merged:  # an unknown name fails in from_dict below
       continue
     if name not in RUNTIME_FIELDS and value != merged[name]:
       raise ModelConfigMismatchError(
           f"config.{section}.{name}={value!r} disagrees with the checkpoint ({source}: "
           f"{name}={merged[name]!r}); leave config.{section}.{name} unset (None) to take the "
           "checkpoint's value.")
-    merged[name] = value
-  try:
-    return ModelConfig(**merged)
-  except (TypeError, ValueError) as e:
-    raise ValueError(f"config.{section} with {source} is invalid: {e}") from e
+  merged.update({k: v for k, v in values.items() if v is not None})
+  return from_dict(ModelConfig, merged, f"config.{section}")
 
 
 def check_compatible(model_cfg: ModelConfig, stored: ModelConfig, source: str) -> None:

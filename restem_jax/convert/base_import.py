@@ -20,6 +20,7 @@ uses the checkpoint as if `config.base.checkpoint` had named it from the start.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import tempfile
@@ -89,18 +90,18 @@ def _import(source, target: str, param_dtype: str, gguf_head: str) -> None:
                summary["seconds"])
 
 
-def ensure_imported(c, workdir: str) -> None:
-  """Imports config.base.import_from when its checkpoint is missing; sets
-  config.base.checkpoint to that checkpoint (W/base when unset). No-op without a source."""
-  spec = c.base.get("import_from", "")
+def ensure_imported(c, workdir: str):
+  """Imports config.base.import_from when its checkpoint is missing; returns the RunConfig
+  `c` with config.base.checkpoint set to that checkpoint (W/base when unset); `c` itself
+  without a source."""
+  spec = c.base.import_from
   if not spec:
-    return
+    return c
   target = c.base.checkpoint or io.join(workdir, "base")
   if not manager.has_checkpoint(target):
     source = resolve_source(spec)  # on every process: a bad spec fails everywhere at once
     if hosts.is_writer():
-      param_dtype = c.model.get("param_dtype") or "float32"
-      _import(source, target, param_dtype, c.base.get("gguf_head", "") or "keep")
+      param_dtype = c.model.param_dtype or "float32"
+      _import(source, target, param_dtype, c.base.gguf_head or "keep")
     hosts.barrier("base_import")
-  with c.unlocked():
-    c.base.checkpoint = target
+  return dataclasses.replace(c, base=dataclasses.replace(c.base, checkpoint=target))

@@ -11,6 +11,7 @@ crash of the whole E-step or evaluation.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Sequence
 
 from absl import logging
@@ -49,11 +50,12 @@ def check_config(c, model_cfg=None) -> None:
   check_lengths(seq_len=c.train.seq_len, prompt_buckets=tuple(s.prompt_buckets),
                 max_new_tokens=s.max_new_tokens,
                 max_len=c.model.max_len if model_cfg is None else model_cfg.max_len)
-  if c.loop.mode == "distill" and "teacher" in c:
+  if c.loop.mode == "distill":
     max_len = c.teacher.model.max_len
     if max_len is None and c.teacher.checkpoint:  # unset: the teacher checkpoint's
       max_len = model_checkpoint.model_config_for(
-          c.teacher.model.to_dict(), c.teacher.checkpoint, section="teacher.model").max_len
+          dataclasses.asdict(c.teacher.model), c.teacher.checkpoint,
+          section="teacher.model").max_len
     if max_len is not None and max_len < max(s.prompt_buckets) + s.max_new_tokens:
       raise ValueError(f"config lengths do not fit together: teacher.model.max_len={max_len} "
                        f"< max(sampler.prompt_buckets)={max(s.prompt_buckets)} + "

@@ -12,6 +12,7 @@ deterministic.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -37,15 +38,19 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def config_json(config) -> dict:
-  """A JSON-comparable view of an ml_collections config (tuples become lists)."""
-  return json.loads(json.dumps(config.to_dict(), default=str))
+  """A JSON-comparable view of a RunConfig (tuples become lists): for an unchanged card the
+  same dict the card's ConfigDict gave, plus the schema fields the card did not set."""
+  return json.loads(json.dumps(dataclasses.asdict(config), default=str))
 
 
 class Manifest:
   """Finished-stage records of one run directory."""
 
-  def __init__(self, workdir: str, config: dict):
+  def __init__(self, workdir: str, config: dict, defaults: dict | None = None):
+    """`defaults`: the config_json of the schema's defaults. A field a resumed run's stored
+    config lacks (recorded before the field existed) counts as unchanged at its default."""
     self.path = io.join(workdir, "manifest.json")
+    self._defaults = _flatten(defaults or {})
     self._data = {"config": config, "stages": {}, "elapsed_seconds": 0.0}
     if io.exists(self.path):
       try:
@@ -61,6 +66,7 @@ class Manifest:
 
   def _check_same_run(self, old: dict, new: dict) -> None:
     old_f, new_f = _flatten(old), _flatten(new)
+    old_f.update({k: self._defaults[k] for k in set(new_f) - set(old_f) if k in self._defaults})
     changed = sorted(k for k in set(old_f) | set(new_f)
                      if old_f.get(k) != new_f.get(k) and k not in RESUMABLE_CHANGES)
     if changed:

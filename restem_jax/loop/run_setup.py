@@ -18,6 +18,7 @@ from absl import logging
 from restem_jax import io
 from restem_jax import run_config
 from restem_jax.checkpoint import model_checkpoint
+from restem_jax.config import model_section, schema
 from restem_jax.loop import length_check, manifest, preflight, stage_memory, task_setup
 from restem_jax.loop import tuning_policy
 from restem_jax.loop.evaluation import greedy_eval, transfer
@@ -41,7 +42,8 @@ class Run:
     self.mstep_cfg, self.train_cfg = run_config.mstep_config(c)
     self.eval_cfg = run_config.eval_config(c)
     self.sampling = run_config.sampling_params(c)
-    self.manifest = manifest.Manifest(workdir, manifest.config_json(c))
+    self.manifest = manifest.Manifest(workdir, manifest.config_json(c),
+                                      defaults=manifest.config_json(schema.defaults_for(c)))
     self.vocab = run_config.vocabulary(c)
     self.task = task_setup.with_chat_prompts(c, self.task)  # task.chat: the checkpoint's template
     if self.model_cfg.vocab_size < self.vocab.vocab_size:
@@ -58,8 +60,8 @@ class Run:
     self.sampler = Sampler(self.model_cfg, self.vocab, run_config.sampler_config(c), self.mesh,
                            run_config.sampling_rules(c))
     self._load_problems()
-    self.transfer = transfer.load(transfer.tasks_from_config(
-        c.eval.get("transfer_tasks") or {}), self.sampler)
+    self.transfer = transfer.load(transfer.tasks_from_config(c.eval.transfer_tasks),
+                                  self.sampler)
     self.notes = preflight.check_validation(c.task.name, self.loop, self.problems["validation"])
     self.runs_sft, sft_notes = preflight.sft_runs(c.task.name, self.loop, self.problems["train"])
     self.notes.update(sft_notes)
@@ -144,7 +146,7 @@ class Run:
     if not t.checkpoint:
       raise ValueError("loop.mode='distill' needs config.teacher.checkpoint (an Orbax params "
                        "dir of the teacher model, e.g. a finished run's W/iter_3/policy).")
-    cfg = model_checkpoint.model_config_for(t.model.to_dict(), t.checkpoint,
+    cfg = model_checkpoint.model_config_for(model_section.values(t.model), t.checkpoint,
                                             section="teacher.model")
     run_config.check_model_context(cfg, self.c)
     sampler = Sampler(cfg, self.vocab, run_config.sampler_config(self.c), self.mesh,

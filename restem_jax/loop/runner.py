@@ -33,6 +33,7 @@ import time
 from absl import logging
 
 from restem_jax import io
+from restem_jax.config import schema
 from restem_jax.convert import base_import
 from restem_jax.distributed import hosts
 from restem_jax.loop import base_model, eval_only, gold_check, mstep, mstep_stage
@@ -88,7 +89,7 @@ def _first_policy(run: Run, base_params, base_checkpoint: str):
   """(sampler, params, checkpoint) the first E-step samples with: the base, or in distill
   mode the teacher (none when a finished run's E-step is reused)."""
   if run.loop.mode == "distill":
-    if run.c.teacher.get("estep_dir"):  # reuse a finished run's E-step: no teacher model
+    if run.c.teacher.estep_dir:  # reuse a finished run's E-step: no teacher model
       return run.sampler, base_params, distill_reuse.resolve(run.c.teacher.estep_dir)
     return run.teacher()
   return run.sampler, base_params, base_checkpoint
@@ -131,7 +132,7 @@ def run_stages(run: Run) -> dict:
   if run.loop.mode == "eval":
     with pool() as p:
       return eval_only.run_eval(run, p)
-  if c.task.get("reference_field", ""):  # the checker must accept the human references
+  if c.task.reference_field:  # the checker must accept the human references
     with pool() as p:
       gold_check.require_references_pass(run.problems["validation"], p,
                                          c.verifier.max_gold_failures)
@@ -173,11 +174,11 @@ def _print_results(summary: dict, workdir: str) -> None:
   print("\n".join(lines))
 
 
-def run(c, workdir: str) -> dict:
+def run(c: schema.RunConfig, workdir: str) -> dict:
   """Runs (or resumes) the configured job in `workdir`; returns the summary dict."""
   t0 = time.perf_counter()
   task = task_setup.prepare(c)  # a bad task file, row or checker fails before model work
-  base_import.ensure_imported(c, workdir)  # before the Run reads the base's config/tokenizer
+  c = base_import.ensure_imported(c, workdir)  # before the Run reads the base's config/tokenizer
   summary = run_stages(Run(c, workdir, task))
   logging.info("run finished: %.0fs in this process, %.0fs of stages in all",
                time.perf_counter() - t0, summary["wall_seconds"])

@@ -88,7 +88,7 @@ def _with_checker(spec: TaskSpec, checker) -> TaskSpec:
 def prepare(c) -> TaskSpec:
   """Registers what `c.task` and `c.verifier.checker` select; returns the run's spec (load
   its problems with `registry.load_problems(spec.name, ...)`)."""
-  if c.task.get("module", ""):
+  if c.task.module:
     import_user_module(c.task.module)
   import restem_jax.tasks  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
   checker = run_config.checker_spec(c)
@@ -98,14 +98,14 @@ def prepare(c) -> TaskSpec:
     spec = registry.get(c.task.name)
     if checker is not None:
       spec = registry.register(_with_checker(spec, checker))
-  if c.task.get("chat", False):
+  if c.task.chat:
     chat_prompt.require_chat_mode(spec)  # the template itself is read once the base exists
   return spec
 
 
 def with_chat_prompts(c, spec: TaskSpec) -> TaskSpec:
   """task.chat=True: the chat copy of `spec`, rendered with the base checkpoint's template."""
-  if not c.task.get("chat", False):
+  if not c.task.chat:
     return spec
   from restem_jax.checkpoint import chat_template_file  # pylint: disable=g-import-not-at-top
   if not c.base.checkpoint:

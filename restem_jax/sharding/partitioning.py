@@ -44,7 +44,7 @@ SAMPLING_RULES: tuple = tuple(
 
 
 def normalize_rules(rules) -> tuple:
-  """Rules from a ConfigDict (lists) to the hashable tuple form flax expects."""
+  """Rules from the run config (lists or tuples) to the hashable tuple form flax expects."""
   out = []
   for rule in rules:
     if len(rule) != 2:

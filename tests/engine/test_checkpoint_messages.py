@@ -10,10 +10,11 @@ import pytest
 from restem_jax.checkpoint import manager, model_checkpoint, model_spec
 from restem_jax.sharding import mesh as mesh_lib
 from tests.engine import toy
+from tests.typed_config import unset_model_fields
 
 
 def _unset():
-  return model_spec.unset_model_fields(embed_dim=64).to_dict()
+  return unset_model_fields(embed_dim=64).to_dict()
 
 
 def test_no_checkpoint_names_config_base_checkpoint():

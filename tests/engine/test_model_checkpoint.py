@@ -13,6 +13,7 @@ import tokenizers
 from restem_jax import run_config
 from restem_jax.checkpoint import manager, model_checkpoint, model_spec
 from tests.engine import toy
+from tests.typed_config import typed, unset_model_fields
 
 
 def _equal(a, b):
@@ -92,10 +93,10 @@ def test_missing_or_corrupt_model_config_names_the_path(tmp_path, saved):
 
 def test_unset_fields_come_from_the_checkpoint_and_set_ones_must_agree(saved):
   path, _ = saved
-  cfg = model_checkpoint.model_config_for(model_spec.unset_model_fields().to_dict(), path)
+  cfg = model_checkpoint.model_config_for(unset_model_fields().to_dict(), path)
   assert cfg == toy.TOY
   # Runtime fields override; architecture fields that agree are fine.
-  values = model_spec.unset_model_fields(dtype="bfloat16", max_len=64,
+  values = unset_model_fields(dtype="bfloat16", max_len=64,
                                          num_layers=toy.TOY.num_layers).to_dict()
   cfg = model_checkpoint.model_config_for(values, path)
   assert (cfg.dtype, cfg.max_len, cfg.embed_dim) == ("bfloat16", 64, toy.TOY.embed_dim)
@@ -106,7 +107,7 @@ def test_unset_fields_come_from_the_checkpoint_and_set_ones_must_agree(saved):
 
 
 def test_unset_fields_without_a_checkpoint_config_are_named(tmp_path):
-  values = model_spec.unset_model_fields(embed_dim=64).to_dict()
+  values = unset_model_fields(embed_dim=64).to_dict()
   with pytest.raises(ValueError, match=r"leaves \[.*'head_dim'.*\] unset"):
     model_checkpoint.model_config_for(values, None)
   with pytest.raises(ValueError, match="has no model_config.json"):
@@ -114,11 +115,11 @@ def test_unset_fields_without_a_checkpoint_config_are_named(tmp_path):
 
 
 def test_unset_model_fields_stay_typed_for_command_line_overrides():
-  cd = model_spec.unset_model_fields()
+  cd = unset_model_fields()
   cd.embed_dim = 32
   with pytest.raises(TypeError):
     cd.num_layers = "three"
-  locked = ml_collections.ConfigDict({"model": model_spec.unset_model_fields()})
+  locked = ml_collections.ConfigDict({"model": unset_model_fields()})
   locked.lock()
   with pytest.raises(AttributeError):
     locked.model.embed_dimm = 3
@@ -126,14 +127,14 @@ def test_unset_model_fields_stay_typed_for_command_line_overrides():
 
 def test_run_config_takes_architecture_and_tokenizer_from_the_base_checkpoint(saved):
   path, _ = saved
-  c = ml_collections.ConfigDict({"model": model_spec.unset_model_fields(dtype="float32"),
+  c = ml_collections.ConfigDict({"model": unset_model_fields(dtype="float32"),
                                  "base": {"checkpoint": path}, "task": {"vocab": ""}})
-  assert run_config.model_config(c) == toy.TOY
-  vocab = run_config.vocabulary(c)
+  assert run_config.model_config(typed(c)) == toy.TOY
+  vocab = run_config.vocabulary(typed(c))
   assert (list(vocab.encode_prompt("a b")), vocab.eos_id) == ([2, 3], 1)
   c.base.checkpoint = ""
-  assert run_config.vocabulary(c).encode_prompt("a b") != [2, 3]  # the toy char vocabulary
+  assert run_config.vocabulary(typed(c)).encode_prompt("a b") != [2, 3]  # the toy char vocabulary
   c.base.checkpoint = path
   c.model.head_dim = 32
   with pytest.raises(model_spec.ModelConfigMismatchError, match=r"config\.model\.head_dim=32"):
-    run_config.model_config(c)
+    run_config.model_config(typed(c))

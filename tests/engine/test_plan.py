@@ -9,6 +9,7 @@ import pytest
 from restem_jax.aot import plan_run, report
 from restem_jax.model.config import ModelConfig
 from restem_jax.training.trainer import TrainLoopConfig
+from tests.typed_config import typed
 
 _TOY = "configs/toy_arith.py"
 
@@ -26,8 +27,8 @@ def _config(**mesh):
 def fsdp8_plans():
   c = _config(axis_sizes=(1, 8, 1))
   lines = []
-  sharded = plan_run.plan(c, plan_run.PlanOptions(topology="cpu"), emit=lines.append)
-  replicated = plan_run.plan(c, plan_run.PlanOptions(
+  sharded = plan_run.plan(typed(c), plan_run.PlanOptions(topology="cpu"), emit=lines.append)
+  replicated = plan_run.plan(typed(c), plan_run.PlanOptions(
       topology="cpu", programs=("mstep_train",), opt_state_layout="replicated"),
       emit=lambda _: None)
   return c, sharded, replicated, lines
@@ -73,14 +74,14 @@ def test_plan_that_does_not_fit_says_what_to_change(fsdp8_plans):
 
 def test_unknown_topology_is_a_clear_error():
   with pytest.raises((RuntimeError, ValueError), match="topology"):
-    plan_run.plan(_config(), plan_run.PlanOptions(topology="v99:1x1"), emit=lambda _: None)
+    plan_run.plan(typed(_config()), plan_run.PlanOptions(topology="v99:1x1"), emit=lambda _: None)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("libtpu") is None,
                     reason="libtpu is not installed (pip install -e '.[tpu]' in a separate venv); "
                            "the CPU tests above run the same compile path")
 def test_plan_for_a_tpu_topology():
-  plans = plan_run.plan(_config(), plan_run.PlanOptions(topology="v5e:2x2",
+  plans = plan_run.plan(typed(_config()), plan_run.PlanOptions(topology="v5e:2x2",
                                                         programs=("mstep_train",)),
                         emit=lambda _: None)
   assert plans[0].hbm_bytes == 16 << 30 and plans[0].fits

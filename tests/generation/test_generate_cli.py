@@ -17,6 +17,7 @@ from restem_jax.model import interface
 from restem_jax.model.config import ModelConfig
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.sharding import partitioning
+from tests.typed_config import typed
 
 CFG = ModelConfig(vocab_size=64, embed_dim=32, num_layers=2, num_heads=2, num_kv_heads=1,
                   head_dim=16, mlp_dim=64, max_len=128)
@@ -101,11 +102,11 @@ def test_run_vocabulary_comes_from_the_base_checkpoint(ckpt):
   cfg_mod = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(cfg_mod)
   c = cfg_mod.get_config("tiny")
-  assert run_config.vocabulary(c) == vocab.load("")  # no checkpoint: the toy char vocab
+  assert run_config.vocabulary(typed(c)) == vocab.load("")  # no checkpoint: the toy char vocab
   c.base.checkpoint = ckpt[0]
-  v = run_config.vocabulary(c)
+  v = run_config.vocabulary(typed(c))
   assert v.add_bos and v.encode_prompt("def f1") == vocab.load(
       model_checkpoint.tokenizer_dir(ckpt[0])).encode_prompt("def f1")
   c.task.vocab = "/nonexistent/tok.model"  # task.vocab, when set, wins and is named in errors
   with pytest.raises(FileNotFoundError, match=r"config\.task\.vocab='/nonexistent/tok\.model'"):
-    run_config.vocabulary(c)
+    run_config.vocabulary(typed(c))

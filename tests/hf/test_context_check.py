@@ -8,6 +8,7 @@ import os
 import pytest
 
 from restem_jax.loop import runner
+from tests.typed_config import typed
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _spec = importlib.util.spec_from_file_location("toy_arith_config",
@@ -31,16 +32,16 @@ def test_run_refuses_sampling_context_beyond_window(tmp_path):
   longest = max(c.sampler.prompt_buckets) + c.sampler.max_new_tokens
   assert longest > 32
   with pytest.raises(ValueError, match=f"sampling context.*{longest} tokens.*sliding_window=32"):
-    runner.Run(c, str(tmp_path))
+    runner.Run(typed(c), str(tmp_path))
 
 
 def test_run_refuses_train_seq_len_beyond_window(tmp_path):
   c = _config(window=4096, seq_len=8192)
   with pytest.raises(ValueError, match="train.seq_len of 8192 tokens.*sliding_window=4096"):
-    runner.Run(c, str(tmp_path))
+    runner.Run(typed(c), str(tmp_path))
 
 
 def test_run_accepts_a_window_that_holds_every_sequence(tmp_path):
   c = _config(window=4096, seq_len=256)
-  run = runner.Run(c, str(tmp_path))
+  run = runner.Run(typed(c), str(tmp_path))
   assert run.model_cfg.sliding_window == 4096

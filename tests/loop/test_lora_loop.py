@@ -24,6 +24,7 @@ from restem_jax.sharding import partitioning
 from restem_jax.training import lora
 from restem_jax.sharding import mesh as mesh_lib
 from tests.loop.test_runner import _comparable, base_dir, make_config  # noqa: F401 (fixture)
+from tests.typed_config import typed
 
 
 def test_lora_restem_end_to_end(base_dir, tmp_path, monkeypatch):  # noqa: F811
@@ -42,7 +43,7 @@ def test_lora_restem_end_to_end(base_dir, tmp_path, monkeypatch):  # noqa: F811
   c = make_config(base_dir, loop=dict(num_iterations=2, init_from="previous"),
                   mstep=dict(max_steps=6, eval_every=3))
   c.train.lora = ml_collections.ConfigDict(dict(rank=4, alpha=8.0, targets=("q", "v", "up")))
-  summary = runner.run(c, str(tmp_path))
+  summary = runner.run(typed(c), str(tmp_path))
   assert [it["updated"] for it in summary["iterations"]] == [True, True]
 
   policy1 = str(tmp_path / "iter_1" / "policy")
@@ -53,13 +54,13 @@ def test_lora_restem_end_to_end(base_dir, tmp_path, monkeypatch):  # noqa: F811
   # Iteration 1 starts fresh; iteration 2 continues exactly iteration 1's saved adapters.
   assert tunings[0] is None
   saved, _ = adapter_checkpoint.restore(
-      policy1, run_config.model_config(c), run_config.lora_config(c),
-      mesh_lib.make_mesh(run_config.mesh_config(c)), run_config.logical_rules(c))
+      policy1, run_config.model_config(typed(c)), run_config.lora_config(typed(c)),
+      mesh_lib.make_mesh(run_config.mesh_config(typed(c))), run_config.logical_rules(typed(c)))
   jax.tree.map(np.testing.assert_array_equal, tunings[1], jax.tree.map(np.asarray, saved))
   assert float(np.abs(tunings[1]["block_0"]["attn"]["wq_b"]).max()) > 0  # really trained
 
   # A rerun finds every stage done: it reloads base + adapters and gives the same summary.
-  again = runner.run(c, str(tmp_path))
+  again = runner.run(typed(c), str(tmp_path))
   assert _comparable(again, tmp_path) == _comparable(summary, tmp_path)
 
   _eval_only_merges_the_adapters(c, summary, base_dir, tmp_path, monkeypatch)
@@ -74,7 +75,7 @@ def _eval_only_merges_the_adapters(c, summary, base_dir, tmp_path, monkeypatch):
   monkeypatch.setattr(eval_only, "evaluate_checkpoint", lambda run, params, pool: (
       seen.append(jax.tree.map(np.asarray, params)) or real(run, params, pool)))
   e = make_config(base_dir, loop=dict(mode="eval", checkpoints=(policy1, base_dir)))
-  got = runner.run(e, str(tmp_path / "eval"))
+  got = runner.run(typed(e), str(tmp_path / "eval"))
   mesh, rules = mesh_lib.make_mesh(run_config.mesh_config(c)), run_config.logical_rules(c)
   model_cfg = run_config.model_config(c)
   base, _ = model_checkpoint.restore(base_dir, model_cfg, mesh, rules)

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from restem_jax import run_config
+from restem_jax.config import schema
+from restem_jax.from_dict import from_dict
 from restem_jax.model.config import ModelConfig
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -53,7 +54,7 @@ def test_override_of_wrong_type_is_rejected(tmp_path):
 
 
 def test_unknown_dataclass_field_names_the_section():
-  with pytest.raises(ValueError, match=r"config\.model has unknown field\(s\) \['widht'\]"):
-    run_config.build(ModelConfig, "model", {"widht": 3})
+  with pytest.raises(ValueError, match=r"config\.model\.widht is not a field; model accepts \["):
+    schema.build({"model": {"widht": 3}})
   with pytest.raises(ValueError, match=r"config\.model is invalid"):
-    run_config.build(ModelConfig, "model", {"num_heads": 3, "num_kv_heads": 2})
+    from_dict(ModelConfig, {"num_heads": 3, "num_kv_heads": 2}, "config.model")

@@ -9,6 +9,7 @@ import pytest
 from restem_jax.loop import preflight, runner
 from restem_jax.loop.modes import LoopConfig
 from restem_jax.tasks import registry
+from tests.typed_config import typed
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _spec = importlib.util.spec_from_file_location("toy_arith_config",
@@ -27,13 +28,13 @@ def _tiny(**sections):
 def test_default_configs_pass_the_length_check():
   from restem_jax.loop import length_check
   for preset in ("", "tiny"):
-    length_check.check_config(toy_arith_config.get_config(preset))
+    length_check.check_config(typed(toy_arith_config.get_config(preset)))
 
 
 def test_lengths_that_do_not_fit_are_refused_before_any_stage(tmp_path):
   c = _tiny(train=dict(seq_len=40))  # bucket 32 + 24 new tokens + 1 = 57 > 40
   with pytest.raises(ValueError, match=r"train.seq_len=40 < max\(sampler.prompt_buckets\)=32"):
-    runner.run(c, str(tmp_path))
+    runner.run(typed(c), str(tmp_path))
   assert not (tmp_path / "base").exists() and not (tmp_path / "manifest.json").exists()
 
 
@@ -51,8 +52,8 @@ def _without(monkeypatch, split=None, references=False):
 def test_no_validation_split_is_refused_unless_allowed(tmp_path, monkeypatch):
   _without(monkeypatch, split="validation", references=True)
   with pytest.raises(ValueError, match=r"no validation problems.*loop.val_on_train=True"):
-    runner.Run(_tiny(), str(tmp_path / "a"))
-  run = runner.Run(_tiny(loop=dict(val_on_train=True)), str(tmp_path / "b"))
+    runner.Run(typed(_tiny()), str(tmp_path / "a"))
+  run = runner.Run(typed(_tiny(loop=dict(val_on_train=True))), str(tmp_path / "b"))
   assert "TRAIN reward" in run.notes["val_on_train"]
   assert not (tmp_path / "b" / "base").exists()
   note = preflight.check_validation("t", LoopConfig(val_on_train=True), [])
@@ -61,15 +62,15 @@ def test_no_validation_split_is_refused_unless_allowed(tmp_path, monkeypatch):
 
 def test_sft_baseline_without_references_is_skipped_before_any_stage(tmp_path, monkeypatch):
   _without(monkeypatch)
-  run = runner.Run(_tiny(loop=dict(sft_baseline=True)), str(tmp_path / "a"))
+  run = runner.Run(typed(_tiny(loop=dict(sft_baseline=True))), str(tmp_path / "a"))
   assert run.runs_sft is False and "SFT baseline was skipped" in run.notes["sft_skipped"]
   with pytest.raises(ValueError, match="mode='sft'.*no train problem with a reference"):
-    runner.Run(_tiny(loop=dict(mode="sft")), str(tmp_path / "b"))
+    runner.Run(typed(_tiny(loop=dict(mode="sft"))), str(tmp_path / "b"))
 
 
 def test_train_rows_that_do_not_split_over_devices_are_refused_before_any_stage(tmp_path):
   c = _tiny(train=dict(rows_per_micro=4))  # tests fake 8 devices: data-parallel size 8
   with pytest.raises(ValueError, match=r"train.rows_per_micro=4 must be a multiple of the "
                                        r"data-parallel size 8.*rows_per_micro=8"):
-    runner.run(c, str(tmp_path))
+    runner.run(typed(c), str(tmp_path))
   assert not (tmp_path / "base").exists()

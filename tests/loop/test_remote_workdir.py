@@ -12,6 +12,7 @@ import os
 from restem_jax import io
 from restem_jax.loop import runner
 from tests.loop.test_runner import _comparable, toy_arith_config
+from tests.typed_config import typed
 
 io.register_gfile_scheme("ram")
 
@@ -31,13 +32,13 @@ def _same_run_fields(summary, workdir):
 
 def test_tiny_loop_on_ram_filesystem_matches_local(tmp_path, monkeypatch):
   local_w = tmp_path / "local"
-  local = _same_run_fields(runner.run(_config(), str(local_w)), local_w)
+  local = _same_run_fields(runner.run(typed(_config()), str(local_w)), local_w)
 
   cwd = tmp_path / "cwd"
   cwd.mkdir()
   monkeypatch.chdir(cwd)
   w = "ram://remote_test/run"
-  remote = _same_run_fields(runner.run(_config(), w), w)
+  remote = _same_run_fields(runner.run(typed(_config()), w), w)
   assert os.listdir(cwd) == [], "something bypassed the path layer"
   assert remote == local
 
@@ -51,5 +52,5 @@ def test_tiny_loop_on_ram_filesystem_matches_local(tmp_path, monkeypatch):
     assert io.listdir(io.join(w, ckpt)) == sorted(os.listdir(local_w / ckpt)), ckpt
   assert sorted(os.listdir(local_w)) == io.listdir(w)  # same files in both workdirs
   # A rerun resumes from the ram:// manifest (every stage done), restoring the base.
-  again = _same_run_fields(runner.run(_config(), w), w)
+  again = _same_run_fields(runner.run(typed(_config()), w), w)
   assert again == remote

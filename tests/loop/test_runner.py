@@ -27,6 +27,7 @@ from restem_jax.loop.evaluation import evaluate
 from restem_jax.loop.reporting.summary_schema import validate_summary
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.training import trainer as trainer_lib
+from tests.typed_config import typed
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _spec = importlib.util.spec_from_file_location("toy_arith_config",
@@ -59,8 +60,8 @@ def make_config(base_dir="", **sections):
 def base_dir(tmp_path_factory):
   w = tmp_path_factory.mktemp("base_run")
   c = make_config()
-  base_model.ensure_base(c, str(w), CharVocabulary(), mesh_lib.make_mesh(
-      run_config.mesh_config(c)), run_config.logical_rules(c))
+  base_model.ensure_base(typed(c), str(w), CharVocabulary(), mesh_lib.make_mesh(
+      run_config.mesh_config(typed(c))), run_config.logical_rules(typed(c)))
   return str(w / "base")
 
 
@@ -87,7 +88,7 @@ def test_end_to_end_summary_files_and_cap(base_dir, tmp_path, monkeypatch):
   real_estep = estep.run_estep
   monkeypatch.setattr(estep, "run_estep",
                       lambda *a, **k: estep_calls.append(k["iteration"]) or real_estep(*a, **k))
-  summary = runner.run(c, str(tmp_path))
+  summary = runner.run(typed(c), str(tmp_path))
   assert estep_calls == [1, 2], "each E-step's chunks are made (or read) once"
   validate_summary(summary)
   assert json.loads((tmp_path / "summary.json").read_text()) == json.loads(json.dumps(summary))
@@ -146,10 +147,10 @@ def test_mstep_starts_from_base_or_previous_iterate(base_dir, tmp_path, monkeypa
                       lambda self, pool, n=itertools.count(): lambda params: next(n) / 1e3)
   c = make_config(base_dir)
   c.loop.mode = mode
-  summary = runner.run(c, str(tmp_path))
+  summary = runner.run(typed(c), str(tmp_path))
   assert [it["updated"] for it in summary["iterations"]] == [True, True]
-  like = model_checkpoint.abstract_params(run_config.model_config(c), mesh_lib.make_mesh(
-      run_config.mesh_config(c)), run_config.logical_rules(c))
+  like = model_checkpoint.abstract_params(run_config.model_config(typed(c)), mesh_lib.make_mesh(
+      run_config.mesh_config(typed(c))), run_config.logical_rules(typed(c)))
   base, _ = manager.restore_params(base_dir, like)
   iterate1, _ = manager.restore_params(str(tmp_path / "iter_1" / "policy"), like)
   assert _digest(base) != _digest(iterate1)
@@ -166,7 +167,7 @@ class _Interrupt(Exception):
 @pytest.fixture(scope="module")
 def reference(base_dir, tmp_path_factory):
   w = tmp_path_factory.mktemp("reference")
-  return _comparable(runner.run(make_config(base_dir), str(w)), w)
+  return _comparable(runner.run(typed(make_config(base_dir)), str(w)), w)
 
 
 def test_resume_inside_mstep_gives_identical_summary(base_dir, reference, tmp_path, monkeypatch):
@@ -181,7 +182,7 @@ def test_resume_inside_mstep_gives_identical_summary(base_dir, reference, tmp_pa
 
   monkeypatch.setattr(trainer_lib.Trainer, "_finish", staticmethod(flaky))
   with pytest.raises(_Interrupt):
-    runner.run(make_config(base_dir), str(tmp_path))
+    runner.run(typed(make_config(base_dir)), str(tmp_path))
   monkeypatch.undo()
   manifest = json.loads((tmp_path / "manifest.json").read_text())
   assert "iter_1/eval" in manifest["stages"] and "iter_2/mstep" not in manifest["stages"]
@@ -189,7 +190,7 @@ def test_resume_inside_mstep_gives_identical_summary(base_dir, reference, tmp_pa
   real_estep = estep.run_estep
   monkeypatch.setattr(estep, "run_estep",
                       lambda *a, **k: estep_calls.append(k["iteration"]) or real_estep(*a, **k))
-  assert _comparable(runner.run(make_config(base_dir), str(tmp_path)), tmp_path) == reference
+  assert _comparable(runner.run(typed(make_config(base_dir)), str(tmp_path)), tmp_path) == reference
   assert estep_calls == [1, 2], "a resumed run reads each finished E-step's chunks once"
 
 
@@ -206,11 +207,11 @@ def test_resume_between_stages_gives_identical_summary(base_dir, reference, tmp_
 
   monkeypatch.setattr(evaluate, "evaluate", flaky)
   with pytest.raises(_Interrupt):
-    runner.run(make_config(base_dir), str(tmp_path))
+    runner.run(typed(make_config(base_dir)), str(tmp_path))
   monkeypatch.undo()
   stages = json.loads((tmp_path / "manifest.json").read_text())["stages"]
   assert "iter_1/mstep" in stages and "iter_1/eval" not in stages
-  assert _comparable(runner.run(make_config(base_dir), str(tmp_path)), tmp_path) == reference
+  assert _comparable(runner.run(typed(make_config(base_dir)), str(tmp_path)), tmp_path) == reference
 
 
 def test_kill_9_inside_estep_then_rerun_matches_uninterrupted(base_dir, tmp_path):
@@ -251,7 +252,7 @@ def test_empty_kept_set_is_reported_and_stops_or_continues(tmp_path):
   c = make_config("", model=dict(embed_dim=32, num_layers=1, num_heads=2, num_kv_heads=1,
                                  head_dim=16, mlp_dim=64),
                   base=dict(pretrain_steps=2, pretrain_documents=100, mistake_rate=0.6))
-  summary = runner.run(c, str(tmp_path / "stop"))
+  summary = runner.run(typed(c), str(tmp_path / "stop"))
   assert len(summary["iterations"]) == 1
   it = summary["iterations"][0]
   assert it["kept"] == 0 and not it["updated"] and it["mstep_best_step"] is None
@@ -261,7 +262,7 @@ def test_empty_kept_set_is_reported_and_stops_or_continues(tmp_path):
   c2 = copy.deepcopy(c)
   c2.base.checkpoint = str(tmp_path / "stop" / "base")
   c2.loop.on_empty = "continue"
-  summary2 = runner.run(c2, str(tmp_path / "continue"))
+  summary2 = runner.run(typed(c2), str(tmp_path / "continue"))
   assert [it["kept"] for it in summary2["iterations"]] == [0, 0]
 
 
@@ -282,24 +283,24 @@ def test_bf16_sampling_never_rounds_the_policy_handed_on(tmp_path, monkeypatch):
     return rec, new_policy, path
 
   monkeypatch.setattr(runner, "run_iteration", spy)
-  summary = runner.run(c, str(tmp_path))
+  summary = runner.run(typed(c), str(tmp_path))
   assert [it["kept"] for it in summary["iterations"]] == [0, 0]
   assert handed == [{"float32"}, {"float32"}]
 
 
 def test_resume_with_a_different_config_is_refused(base_dir, tmp_path):
-  runner.run(make_config(base_dir, loop=dict(num_iterations=1)), str(tmp_path))
+  runner.run(typed(make_config(base_dir, loop=dict(num_iterations=1))), str(tmp_path))
   with pytest.raises(ValueError, match=r"estep.num_samples: 4 -> 2"):
-    runner.run(make_config(base_dir, estep=dict(num_samples=2)), str(tmp_path))
+    runner.run(typed(make_config(base_dir, estep=dict(num_samples=2))), str(tmp_path))
   # Asking for more iterations continues the finished run.
-  summary = runner.run(make_config(base_dir, loop=dict(num_iterations=2)), str(tmp_path))
+  summary = runner.run(typed(make_config(base_dir, loop=dict(num_iterations=2))), str(tmp_path))
   assert len(summary["iterations"]) == 2
 
 
 def test_sft_mode_and_distill_mode(base_dir, tmp_path):
   c = make_config(base_dir)
   c.loop.mode = "sft"
-  sft = runner.run(c, str(tmp_path / "sft"))
+  sft = runner.run(typed(c), str(tmp_path / "sft"))
   assert sft["iterations"] == [] and sft["best_iteration"] == 0
   assert 0.0 <= sft["sft"]["test_pass1"] <= 1.0
   assert (sft["sft"]["mstep_best_step"] == 0) == sft["sft"]["mstep_kept_init"]
@@ -308,9 +309,9 @@ def test_sft_mode_and_distill_mode(base_dir, tmp_path):
   c = make_config(base_dir)
   c.loop.mode = "distill"
   with pytest.raises(ValueError, match="teacher.checkpoint"):
-    runner.run(c, str(tmp_path / "no_teacher"))
+    runner.run(typed(c), str(tmp_path / "no_teacher"))
   c.teacher.checkpoint = str(tmp_path / "sft" / "sft")
-  d = runner.run(c, str(tmp_path / "distill"))
+  d = runner.run(typed(c), str(tmp_path / "distill"))
   assert len(d["iterations"]) == 1 and d["iterations"][0]["policy"] == c.teacher.checkpoint
   kept = estep.kept_samples([json.loads(p.read_text()) for p in
                              (tmp_path / "distill" / "iter_1" / "estep").glob("chunk_*.json")])
@@ -328,9 +329,9 @@ def test_sentencepiece_vocabulary_runs_the_same_loop(tmp_path):
   c = make_config("", base=dict(pretrain_steps=20, pretrain_documents=400))
   c.task.vocab = str(tmp_path / "sp.model")
   c.loop.num_iterations = 1
-  summary = runner.run(c, str(tmp_path / "run"))
+  summary = runner.run(typed(c), str(tmp_path / "run"))
   validate_summary(summary)
   assert summary["base_meta"]["pretrain_steps"] == 20
   c.task.vocab = str(tmp_path / "missing.model")
   with pytest.raises(FileNotFoundError, match=r"config\.task\.vocab=.*missing\.model"):
-    runner.run(c, str(tmp_path / "run2"))
+    runner.run(typed(c), str(tmp_path / "run2"))

@@ -21,6 +21,7 @@ from restem_jax.loop import base_model, shipped_base
 from restem_jax.model import interface, layer_stack
 from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.tasks import toy_arith
+from tests.typed_config import typed
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _spec = importlib.util.spec_from_file_location("toy_arith_card",
@@ -36,20 +37,22 @@ def tiny(**task):
 
 
 def ensure(c, workdir):
-  return base_model.ensure_base(c, str(workdir), CharVocabulary(),
-                                mesh_lib.make_mesh(run_config.mesh_config(c)),
-                                run_config.logical_rules(c))
+  rc = typed(c)
+  return base_model.ensure_base(rc, str(workdir), CharVocabulary(),
+                                mesh_lib.make_mesh(run_config.mesh_config(rc)),
+                                run_config.logical_rules(rc))
 
 
 @pytest.fixture(name="packed_dir")
 def fixture_packed_dir(tmp_path, monkeypatch):
   """A packed random base made with the tiny preset's recipe, as the package's shipped one."""
   c = tiny()
-  model_cfg = run_config.model_config(c)
+  rc = typed(c)
+  model_cfg = run_config.model_config(rc)
   params = nn.meta.unbox(interface.init_boxed(model_cfg, jax.random.key(7)))
   disk = layer_stack.of(model_cfg).to_disk(model_cfg, params)
   out = str(tmp_path / "toy_base")
-  packed_params.write(out, disk, model_cfg, recipe=base_model.recipe(c, base_model.corpus(c)),
+  packed_params.write(out, disk, model_cfg, recipe=base_model.recipe(rc, base_model.corpus(rc)),
                       meta={"note": "random"})
   monkeypatch.setattr(shipped_base, "TOY_BASE_DIR", out)
   return out
@@ -99,13 +102,15 @@ def test_other_recipe_pretrains(packed_dir, tmp_path, change):
 def test_mismatch_names_the_field(packed_dir):
   packed = packed_params.read_manifest(packed_dir)
   c = tiny(seed=1)
-  why = shipped_base.mismatch(base_model.recipe(c, base_model.corpus(c)),
-                              run_config.model_config(c), packed)
+  rc = typed(c)
+  why = shipped_base.mismatch(base_model.recipe(rc, base_model.corpus(rc)),
+                              run_config.model_config(rc), packed)
   assert why.startswith("corpus_sha256")  # first in name order; task_seed differs too
   c = tiny()
   c.model.num_layers = 2
-  why = shipped_base.mismatch(base_model.recipe(c, base_model.corpus(c)),
-                              run_config.model_config(c), packed)
+  rc = typed(c)
+  why = shipped_base.mismatch(base_model.recipe(rc, base_model.corpus(rc)),
+                              run_config.model_config(rc), packed)
   assert why.startswith("model.num_layers")
 
 

@@ -17,6 +17,7 @@ from restem_jax.sharding import mesh as mesh_lib
 from restem_jax.tasks import registry
 from restem_jax.verify.pool import VerifierPool
 from restem_jax.verify.sandbox_config import SandboxConfig
+from tests.typed_config import typed
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -35,8 +36,9 @@ CARD_SCORE = 27 / 64  # configs/toy_arith.py's docstring: "... first 64 test pro
 def test_shipped_base_hash_and_recipe_are_the_cards():
   _, packed = packed_params.read(shipped_base.TOY_BASE_DIR)  # raises on a hash mismatch
   c = card.get_config()
-  assert shipped_base.mismatch(base_model.recipe(c, base_model.corpus(c)),
-                               run_config.model_config(c), packed) is None
+  rc = typed(c)
+  assert shipped_base.mismatch(base_model.recipe(rc, base_model.corpus(rc)),
+                               run_config.model_config(rc), packed) is None
   assert packed.recipe["task_seed"] == 0
   assert packed.meta[shipped_base.SCORE_KEY] == CARD_SCORE
   assert f"{CARD_SCORE:.3f}" in card.__doc__
@@ -47,14 +49,15 @@ def test_shipped_base_hash_and_recipe_are_the_cards():
 def test_card_installs_the_shipped_base_and_it_scores_as_stated(tmp_path):
   c = card.get_config()
   vocab = CharVocabulary()
-  mesh = mesh_lib.make_mesh(run_config.mesh_config(c))
-  params, path, meta = base_model.ensure_base(c, str(tmp_path), vocab, mesh,
-                                              run_config.logical_rules(c))
+  rc = typed(c)
+  mesh = mesh_lib.make_mesh(run_config.mesh_config(rc))
+  params, path, meta = base_model.ensure_base(rc, str(tmp_path), vocab, mesh,
+                                              run_config.logical_rules(rc))
   assert meta["shipped_base"] == shipped_base.TOY_BASE_DIR and path == str(tmp_path / "base")
   problems = registry.load_problems(c.task.name, "test", seed=c.task.seed,
                                     limit=shipped_base.SCORE_PROBLEMS)
-  sampler = Sampler(run_config.model_config(c), vocab, run_config.sampler_config(c), mesh,
-                    run_config.sampling_rules(c))
+  sampler = Sampler(run_config.model_config(rc), vocab, run_config.sampler_config(rc), mesh,
+                    run_config.sampling_rules(rc))
   with VerifierPool(1, c.verifier.timeout_s,
                     sandbox=SandboxConfig(cpu_time_s=c.verifier.cpu_time_s)) as pool:
     result = greedy_eval.greedy_pass1(params, problems, sampler, pool, seed=c.seed)

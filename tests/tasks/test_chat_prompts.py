@@ -18,6 +18,7 @@ from restem_jax.loop.estep import generate as estep
 from restem_jax.tasks import chat_prompt, completion, registry
 from restem_jax.tasks.chat_prompt import ChatPromptConfig
 from tests.vocab import real_tokenizers
+from tests.typed_config import typed
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE = os.path.join(REPO, "examples", "shop_math")
@@ -69,9 +70,10 @@ def test_jsonl_chat_turns_and_rows_with_messages(smollm2_template, tmp_path):
                 chat=True)
   c.verifier.checker = "numeric"
   with pytest.raises(ValueError, match="fewshot_file needs task.reference_field"):
-    task_setup.prepare(c)
+    task_setup.prepare(typed(c))
   c.task.fewshot_file = ""
-  spec = chat_prompt.chat_spec(task_setup.prepare(c), smollm2_template, ChatPromptConfig("S"))
+  spec = chat_prompt.chat_spec(task_setup.prepare(typed(c)), smollm2_template,
+                               ChatPromptConfig("S"))
   first, second = registry.load_problems(spec.name, "test")
   assert first.prompt == ("<|im_start|>system\nS<|im_end|>\n<|im_start|>user\n2+2?<|im_end|>\n"
                           "<|im_start|>assistant\n")
@@ -139,4 +141,4 @@ def test_tasks_without_chat_mode_are_refused_early():
   c.task.update(name="apps", chat=True)
   c.verifier.checker = ""
   with pytest.raises(ValueError, match=r"task 'apps' has no chat prompt mode.*arith_fewshot"):
-    task_setup.prepare(c)
+    task_setup.prepare(typed(c))

@@ -15,6 +15,7 @@ from restem_jax import config_files
 from restem_jax.loop import task_setup
 from restem_jax.tasks import completion, registry
 from restem_jax.tasks.row_files import RowFileError
+from tests.typed_config import typed
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE = os.path.join(REPO, "examples", "shop_math")
@@ -38,7 +39,7 @@ def _write(path, rows):
 
 
 def test_example_task_splits_ids_prompts_and_payloads():
-  spec = task_setup.prepare(_config(fewshot_file=os.path.join(EXAMPLE, "fewshot.jsonl")))
+  spec = task_setup.prepare(typed(_config(fewshot_file=os.path.join(EXAMPLE, "fewshot.jsonl"))))
   assert spec.name == "jsonl" and spec.stop == ("\n",)
   train, val, test = (registry.load_problems("jsonl", s, "", 0)
                       for s in ("train", "validation", "test"))
@@ -64,7 +65,7 @@ def test_validation_file_and_id_field(tmp_path):
               test_file=_write(tmp_path / "te.jsonl", rows[2:]), prompt_template="{q}=",
               reference_field="", difficulty_field="", id_field="uid", answer_field="a")
   c.verifier.checker = "numeric"
-  task_setup.prepare(c)
+  task_setup.prepare(typed(c))
   assert [p.id for p in registry.load_problems("jsonl", "validation")] == ["u0", "u1"]
   train = registry.load_problems("jsonl", "train")
   assert len(train) == 5 and train[0].prompt == "0+1=" and train[0].difficulty == "all"
@@ -76,10 +77,10 @@ def test_missing_column_names_file_line_and_column(tmp_path):
                                           {"question": "b", "answer": 2, "level": "y"}])
   with pytest.raises(RowFileError, match=r"task.train_file: .*train.jsonl, line 2: the row has "
                      r"no column 'solution' \(named by task.reference_field\)"):
-    task_setup.prepare(_config(train_file=bad))
+    task_setup.prepare(typed(_config(train_file=bad)))
   with pytest.raises(RowFileError, match=r"line 1: the row has no column 'text' "
                      r"\(named by task.prompt_template\)"):
-    task_setup.prepare(_config(prompt_template="{text}"))
+    task_setup.prepare(typed(_config(prompt_template="{text}")))
 
 
 def test_builtin_checker_needs_the_answer_column(tmp_path):
@@ -87,24 +88,24 @@ def test_builtin_checker_needs_the_answer_column(tmp_path):
   c = _config(train_file=rows, test_file=rows)
   c.verifier.checker = "numeric"
   with pytest.raises(RowFileError, match=r"no column 'answer' \(named by the checker"):
-    task_setup.prepare(c)
+    task_setup.prepare(typed(c))
 
 
 def test_unreadable_files_and_lines(tmp_path):
   with pytest.raises(RowFileError, match=r"task.test_file=.*nope.jsonl.*not found"):
-    task_setup.prepare(_config(test_file=str(tmp_path / "nope.jsonl")))
+    task_setup.prepare(typed(_config(test_file=str(tmp_path / "nope.jsonl"))))
   broken = _write(tmp_path / "b.jsonl", ['{"question": "a"}', "{oops"])
   with pytest.raises(RowFileError, match=r"b.jsonl, line 2: not valid JSON"):
-    task_setup.prepare(_config(test_file=broken))
+    task_setup.prepare(typed(_config(test_file=broken)))
   listed = _write(tmp_path / "l.jsonl", ["[1, 2]"])
   with pytest.raises(RowFileError, match=r"line 1: expected a JSON object, got list"):
-    task_setup.prepare(_config(test_file=listed))
+    task_setup.prepare(typed(_config(test_file=listed)))
   with pytest.raises(ValueError, match=r"not a str.format template"):
-    task_setup.prepare(_config(prompt_template="Q: {question"))
+    task_setup.prepare(typed(_config(prompt_template="Q: {question")))
   c = _config()
   c.verifier.checker = ""
   with pytest.raises(ValueError, match=r"task.name='jsonl' needs verifier.checker"):
-    task_setup.prepare(c)
+    task_setup.prepare(typed(c))
 
 
 def test_parquet_rows(tmp_path):
@@ -114,7 +115,7 @@ def test_parquet_rows(tmp_path):
     rows = [json.loads(line) for line in f]
   path = str(tmp_path / "test.parquet")
   pq.write_table(pa.Table.from_pylist(rows), path)
-  task_setup.prepare(_config(test_file=path))
+  task_setup.prepare(typed(_config(test_file=path)))
   test = registry.load_problems("jsonl", "test")
   assert len(test) == 60 and test[0].checker_payload == rows[0]
 
@@ -134,25 +135,25 @@ def test_user_module_registers_its_own_task(tmp_path):
   c = _config(module=str(module))
   c.task.name = "doubling"
   c.verifier.checker = ""
-  spec = task_setup.prepare(c)
+  spec = task_setup.prepare(typed(c))
   assert spec.name == "doubling" and "doubling" in registry.available_tasks()
   p = registry.load_problems("doubling", "test")[3]
   assert (p.prompt, completion.checker_key(p)) == ("3*2=", "toy_arith")
   assert completion.truncate_at_stop("doubling", "6; and more") == "6"
   c.task.module = str(tmp_path / "missing.py")
   with pytest.raises(FileNotFoundError, match=r"task.module=.*missing.py"):
-    task_setup.prepare(c)
+    task_setup.prepare(typed(c))
   (tmp_path / "bad_tasks.py").write_text("raise RuntimeError('boom')\n")
   c.task.module = str(tmp_path / "bad_tasks.py")
   with pytest.raises(ImportError, match=r"task.module=.*bad_tasks.py.*RuntimeError: boom"):
-    task_setup.prepare(c)
+    task_setup.prepare(typed(c))
 
 
 def test_checker_override_of_a_builtin_leaves_the_builtin_alone():
   c = _config()
   c.task.update(name="toy_arith")
   c.verifier.checker = "numeric"
-  spec = task_setup.prepare(c)
+  spec = task_setup.prepare(typed(c))
   assert spec.name == "toy_arith_custom_checker"
   p = registry.load_problems(spec.name, "test")[0]
   assert p.verifier_task == spec.name and completion.checker_key(p).startswith("checker_spec:")
@@ -174,4 +175,4 @@ def test_bad_checker_spec_fails_at_task_setup_naming_file_and_function():
   c = _config()
   c.verifier.checker = os.path.join(EXAMPLE, "checker.py") + ":chek"
   with pytest.raises(ValueError, match=r"checker\.py has no function 'chek'"):
-    task_setup.prepare(c)
+    task_setup.prepare(typed(c))

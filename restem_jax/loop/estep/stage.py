@@ -21,14 +21,14 @@ def chunk_records(run, policy, sampler, pool, i: int, policy_path: str,
                   progress=None) -> list[dict]:
   """The E-step's chunk records: sampled (resumable: finished chunks are read from disk),
   or reused (distill_reuse.py)."""
-  t = run.c.get("teacher") or {}
-  if run.loop.mode == "distill" and t.get("estep_dir"):
+  t = run.c.teacher
+  if run.loop.mode == "distill" and t.estep_dir:
     return distill_reuse.load(t.estep_dir, run.problems["train"], sampler.encode_problem,
-                              t.get("min_correct", 0))
+                              t.min_correct)
   chunks = estep.run_estep(policy, run.problems["train"], sampler, run.sampling, pool,
                            run.estep_cfg, io.join(run.workdir, f"iter_{i}", "estep"),
                            seed=run.c.seed, iteration=i, policy=policy_path, progress=progress)
-  return distill_reuse.filter_min_correct(chunks, t.get("min_correct", 0)) if (
+  return distill_reuse.filter_min_correct(chunks, t.min_correct) if (
       run.loop.mode == "distill") else chunks
 
 

@@ -1,7 +1,8 @@
 """Transfer evaluation (paper Figures 2, 3, 7 right): the run's models on other tasks.
 
-`config.eval.transfer_tasks` is a ConfigDict keyed by a label; each entry names a
-registered task and where its data lives::
+`config.eval.transfer_tasks` maps a label to an entry (`TransferEntry`,
+restem_jax/config/sections.py) that names a registered task and where its data lives; in a
+run card::
 
   c.eval.transfer_tasks = ml_collections.ConfigDict({
       "gsm8k": dict(data_dir="/work/shared/data", limit=500),
@@ -25,9 +26,10 @@ Every model the run evaluates (base, SFT, every iteration, eval-only checkpoints
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from typing import Mapping, Sequence
 
-from restem_jax import run_config
+from restem_jax.config.sections import TransferEntry
+from restem_jax.from_dict import from_dict
 from restem_jax.loop import length_check
 from restem_jax.loop.evaluation import greedy_eval
 from restem_jax.loop.evaluation.evaluate import sampled_metrics
@@ -68,16 +70,13 @@ class TransferSet:
   skipped_long_prompts: int
 
 
-def tasks_from_config(transfer_tasks) -> list[TransferTask]:
-  """`config.eval.transfer_tasks` (ConfigDict or dict, label -> fields) as specs."""
-  items = transfer_tasks.to_dict() if hasattr(transfer_tasks, "to_dict") else dict(transfer_tasks)
+def tasks_from_config(transfer_tasks: Mapping[str, TransferEntry]) -> list[TransferTask]:
+  """`config.eval.transfer_tasks` (label -> entry) as specs (an entry's task defaults to its
+  label; the task must be registered by now)."""
   out = []
-  for label, fields in sorted(items.items()):
-    fields = dict(fields or {})
-    fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
-    fields.setdefault("task", label)
-    out.append(run_config.build(TransferTask, f"eval.transfer_tasks.{label}",
-                                dict(fields, label=label)))
+  for label, entry in sorted(transfer_tasks.items()):
+    fields = dict(dataclasses.asdict(entry), label=label, task=entry.task or label)
+    out.append(from_dict(TransferTask, fields, f"config.eval.transfer_tasks.{label}"))
   return out
 
 

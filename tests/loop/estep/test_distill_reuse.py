@@ -9,6 +9,7 @@ from restem_jax.loop import runner
 from restem_jax.loop.estep import distill_reuse
 from restem_jax.tasks import registry
 from tests.loop.test_preflight import _tiny
+from tests.typed_config import typed
 
 
 def _write_run(root, problems, vocab, correct):
@@ -32,7 +33,7 @@ def _write_run(root, problems, vocab, correct):
 def test_reuse_reads_the_last_iteration_and_filters_by_min_correct(tmp_path):
   c = _tiny()
   train = registry.load_problems("toy_arith", "train", "", 0)[:4]
-  vocab = run_config.vocabulary(c)
+  vocab = run_config.vocabulary(typed(c))
   last = _write_run(tmp_path / "W", train, vocab, correct=[3, 1, 0, 2])
   assert distill_reuse.resolve(str(tmp_path / "W")) == str(last)
   [all_] = distill_reuse.load(str(tmp_path / "W"), train, lambda p: vocab.encode(p.prompt))
@@ -49,12 +50,12 @@ def test_reuse_reads_the_last_iteration_and_filters_by_min_correct(tmp_path):
 
 def test_distill_mode_trains_the_student_on_reused_samples(tmp_path):
   c = _tiny(loop=dict(mode="distill", sft_baseline=False))
-  run = runner.Run(c, str(tmp_path / "probe"))
+  run = runner.Run(typed(c), str(tmp_path / "probe"))
   train = run.problems["train"]
   _write_run(tmp_path / "teacher_run", train, run.vocab, correct=[4] * 6 + [1] * 6)
   c.teacher.estep_dir = str(tmp_path / "teacher_run")
   c.teacher.min_correct = 2
-  summary = runner.run(c, str(tmp_path / "student"))
+  summary = runner.run(typed(c), str(tmp_path / "student"))
   [it] = summary["iterations"]
   assert it["kept"] == 12 and it["updated"]  # 6 problems x 2 kept; the rest filtered out
   assert it["policy"] == str(tmp_path / "teacher_run" / "iter_2" / "estep")
