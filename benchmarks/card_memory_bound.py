@@ -27,6 +27,7 @@ import jax  # noqa: E402
 from restem_jax import run_config  # noqa: E402
 from restem_jax.aot import programs  # noqa: E402
 from restem_jax.checkpoint import model_checkpoint  # noqa: E402
+from restem_jax.config import schema  # noqa: E402
 from restem_jax.sharding import mesh as mesh_lib  # noqa: E402
 
 
@@ -36,7 +37,7 @@ def load_card(path: str, preset: str, base: str):
   spec.loader.exec_module(card)
   c = card.get_config(preset)
   c.base.checkpoint = base
-  return c
+  return schema.build(c.to_dict())  # the typed RunConfig, as main.py builds it
 
 
 def bound_bytes(c, model_cfg, mesh, rules) -> dict:

@@ -37,6 +37,7 @@ ADDED = {
     "model.scan_layers": False, "model.sliding_window": 0,
     "mstep.b1": 0.9, "mstep.b2": 0.95, "mstep.decay_steps": 0, "mstep.end_lr_fraction": 0.1,
     "mstep.grad_clip_norm": 1.0, "sampler.engine": "cascade",
+    "sampler.params_dtype": "", "sampler.kv_cache_dtype": "", "train.lora.dropout": 0.0,
 }
 MAPPING_LEAVES = ("task.chat_template_kwargs", "eval.transfer_tasks")
 

@@ -18,7 +18,8 @@ import pytest
 from restem_jax import run_config
 from restem_jax.checkpoint import adapter_checkpoint, merged_adapter, model_checkpoint
 from restem_jax.checkpoint.manager import CheckpointError
-from restem_jax.loop import eval_only, mstep, runner
+from restem_jax.loop import mstep, runner
+from restem_jax.loop.evaluation import policy_eval
 from restem_jax.model import interface
 from restem_jax.sharding import partitioning
 from restem_jax.training import lora
@@ -71,11 +72,12 @@ def _eval_only_merges_the_adapters(c, summary, base_dir, tmp_path, monkeypatch):
   config.train.lora: the adapter dir is evaluated as base + its adapters, merged."""
   policy1 = str(tmp_path / "iter_1" / "policy")
   seen = []
-  real = eval_only.evaluate_checkpoint
-  monkeypatch.setattr(eval_only, "evaluate_checkpoint", lambda run, params, pool: (
+  real = policy_eval.evaluate_policy
+  monkeypatch.setattr(policy_eval, "evaluate_policy", lambda run, params, pool: (
       seen.append(jax.tree.map(np.asarray, params)) or real(run, params, pool)))
   e = make_config(base_dir, loop=dict(mode="eval", checkpoints=(policy1, base_dir)))
   got = runner.run(typed(e), str(tmp_path / "eval"))
+  c = typed(c)
   mesh, rules = mesh_lib.make_mesh(run_config.mesh_config(c)), run_config.logical_rules(c)
   model_cfg = run_config.model_config(c)
   base, _ = model_checkpoint.restore(base_dir, model_cfg, mesh, rules)
