@@ -9,8 +9,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from restem_jax.loop import manifest, report_sections, runner, stage_memory
-from restem_jax.loop.summary_schema import validate_summary
+from restem_jax.loop import manifest, stage_memory
+from restem_jax.loop.reporting import report_sections
+from restem_jax.loop.reporting.summary_schema import validate_summary
+from restem_jax.loop.run_setup import Run
 
 MB = 1 << 20
 LINUX = sys.platform.startswith("linux") and os.path.exists("/proc/self/clear_refs")
@@ -30,7 +32,7 @@ def _touch(nbytes: int) -> np.ndarray:
 
 def test_run_stage_records_memory_and_a_200mb_stage_peaks_200mb_higher(tmp_path):
   run = _FakeRun(tmp_path)
-  first = runner.Run.stage(run, "base", lambda: {"x": 1})
+  first, _ = Run.stage(run, "base", lambda: ({"x": 1}, None))
   mem = first["memory"]
   assert mem["host_peak_rss_bytes"] >= mem["host_end_rss_bytes"] > 0
   assert mem["host_peak_source"] == ("vmhwm" if LINUX else "ru_maxrss")
@@ -41,15 +43,16 @@ def test_run_stage_records_memory_and_a_200mb_stage_peaks_200mb_higher(tmp_path)
     a = _touch(200 * MB)
     assert a.sum() > 0
     del a
-    return {}
+    return {}, None
 
-  second = runner.Run.stage(run, "sft", allocate)["memory"]
-  assert second["host_peak_rss_bytes"] >= mem["host_end_rss_bytes"] + 200 * MB
+  second = Run.stage(run, "sft", allocate)[0]["memory"]
+  # >= 180 MB, not 200: the process may hand a few pages back between the two stages.
+  assert second["host_peak_rss_bytes"] >= mem["host_end_rss_bytes"] + 180 * MB
   if LINUX:  # the freed array leaves the resident set; the stage's peak keeps it
     assert second["host_end_rss_bytes"] < second["host_peak_rss_bytes"] - 150 * MB
   # Recorded in the manifest, read back for the summary in run order.
   assert list(stage_memory.summary_memory(run.manifest.records())) == ["base", "sft"]
-  assert runner.Run.stage(run, "sft", lambda: pytest.fail("re-ran"))["memory"] == second
+  assert Run.stage(run, "sft", lambda: pytest.fail("re-ran"))[0]["memory"] == second
 
 
 @pytest.mark.skipif(not LINUX, reason="VmHWM reset is Linux-only")
