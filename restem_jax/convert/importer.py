@@ -12,7 +12,8 @@ Order, so that bad input fails before expensive work:
   6. move the params into jax arrays one leaf at a time (`_into_jax_arrays`): Orbax saves
      jax arrays from their own buffers but copies a numpy tree whole into its write
      buffers (a 1 GiB numpy tree adds 1 GiB of RSS at save, the same tree as jax arrays
-     ~0), which took the 1.5B import (7.1 GB of fp32 params) to an 18.3 GB peak;
+     ~0). The imports still peak well above one copy of the params (0.5B GGUF: 7.2 GB for
+     2.5 GB of params; 1.5B: 18.3 GB before this step, for 7.1 GB): see BENCHMARKS.md 10;
   7. write tokenizer/, model_config.json and the Orbax params (model_checkpoint.save).
 """
 
