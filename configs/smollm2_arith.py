@@ -40,7 +40,9 @@ loss chunks of 512) peaked at 13.5 GB RSS: from the SFT stage on, the compiled t
 held 7.96 GB of XLA temporaries, mostly every layer's attention probabilities kept for the
 backward pass. The card now scans and rematerialises the layers and computes the loss in
 128-position chunks: 1.23 GB of temporaries; the SFT stage alone (3 steps at the card's
-shapes) peaks at 5.02 GB instead of 11.72 GB, with the same losses to 1e-7 relative. The
+shapes) peaks at 5.02 GB instead of 11.72 GB, with the same losses to 1e-7 relative; in a
+(partial, contended) card run the sft stage peaked at 6.06 GB with the same base (0.107)
+and SFT (0.527) test pass@1 as the seed-0 run above. The
 bound the issue sets, 2 x (2.15 GB fp32 training state + 0.54 GB sampling params +
 0.39 GB largest KV cache) = 6.16 GB, is computed by `python benchmarks/card_memory_bound.py
 --card configs/smollm2_arith.py --base W/base`. Every run's W/summary.json (`memory`) and

@@ -18,7 +18,9 @@ which the runner stores in the stage's manifest record under "memory":
                        the bytes of live jax arrays on the device at the stage end,
                        peak_bytes None).
 
-Child processes (verifier workers) are not counted: their memory is their own.
+Child processes (verifier workers) are not counted: their memory is their own. The reset
+also resets what `/usr/bin/time -v` reports as the process's maximum RSS (the same kernel
+counter): the whole run's peak is the largest host_peak_rss_bytes of its stages.
 `summary_memory` collects the records of a run's stages for summary.json, `check`
 validates them there, `metric_rows` flattens them for metrics.jsonl.
 """
