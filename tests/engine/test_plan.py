@@ -108,8 +108,8 @@ def test_lora_plan_trains_adapters_over_a_frozen_bf16_base():
     c.train.lora.rank = rank
     c.model.param_dtype = param_dtype
     lines = []
-    plans[name] = plan_run.plan(c, plan_run.PlanOptions(topology="cpu",
-                                                        programs=("mstep_train",)),
+    plans[name] = plan_run.plan(typed(c), plan_run.PlanOptions(topology="cpu",
+                                                               programs=("mstep_train",)),
                                 emit=lines.append)[0]
     states[name] = "\n".join(lines)
   cfg = ModelConfig(**_config().model.to_dict())
