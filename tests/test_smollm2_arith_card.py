@@ -40,7 +40,8 @@ def test_card_tiny_preset_imports_on_first_use_and_runs(tiny_hf_dir, tmp_path):
   workdir = str(tmp_path / "W")
   summary = runner.run(typed(c), workdir)
   assert manager.has_checkpoint(os.path.join(workdir, "base"))
-  assert c.base.checkpoint == os.path.join(workdir, "base")
+  # The import set the run's base checkpoint (a new typed config; the card dict is untouched).
+  assert summary["base_checkpoint"] == os.path.join(workdir, "base") and not c.base.checkpoint
   assert summary["sft"] and len(summary["iterations"]) == 1
   assert set(summary["base"]["per_difficulty"]) <= {f"level_{i}" for i in range(1, 6)}
   with open(os.path.join(workdir, "summary.json")) as f:

@@ -22,7 +22,9 @@ Child processes (verifier workers) are not counted: their memory is their own. T
 also resets what `/usr/bin/time -v` reports as the process's maximum RSS (the same kernel
 counter): the whole run's peak is the largest host_peak_rss_bytes of its stages.
 `summary_memory` collects the records of a run's stages for summary.json, `check`
-validates them there, `metric_rows` flattens them for metrics.jsonl.
+validates them there, `metric_rows` flattens them for metrics.jsonl. Only the measuring
+functions import jax (when they run, inside a stage): the summary schema and the report
+use this module without loading jax (tests/loop/test_metrics.py).
 """
 
 from __future__ import annotations
@@ -30,8 +32,6 @@ from __future__ import annotations
 import resource
 import sys
 from typing import Any
-
-import jax
 
 _STATUS = "/proc/self/status"
 _CLEAR_REFS = "/proc/self/clear_refs"
@@ -70,6 +70,7 @@ def _ru_maxrss_bytes() -> int:
 
 def _live_array_bytes() -> dict:
   """Bytes of live jax arrays per local device (each array's shard on that device)."""
+  import jax  # pylint: disable=g-import-not-at-top  (see the module docstring)
   out = {d: 0 for d in jax.local_devices()}
   for arr in jax.live_arrays():
     try:
@@ -87,6 +88,7 @@ def _live_array_bytes() -> dict:
 
 def device_rows() -> list[dict]:
   """One row per local device: allocator statistics where reported, else live arrays."""
+  import jax  # pylint: disable=g-import-not-at-top  (see the module docstring)
   rows, live = [], None
   for d in jax.local_devices():
     try:

@@ -131,6 +131,6 @@ def test_devices_with_allocator_statistics_report_them(monkeypatch):
     def memory_stats(self):
       return {"bytes_in_use": 7 * MB, "peak_bytes_in_use": 9 * MB}
 
-  monkeypatch.setattr(stage_memory.jax, "local_devices", lambda: [_Gpu()])
+  monkeypatch.setattr(jax, "local_devices", lambda: [_Gpu()])
   assert stage_memory.device_rows() == [{"device": "gpu:3", "bytes_in_use": 7 * MB,
                                          "peak_bytes": 9 * MB, "source": "memory_stats"}]
