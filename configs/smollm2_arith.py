@@ -40,15 +40,17 @@ loss chunks of 512) peaked at 13.5 GB RSS: from the SFT stage on, the compiled t
 held 7.96 GB of XLA temporaries, mostly every layer's attention probabilities kept for the
 backward pass. The card now scans and rematerialises the layers and computes the loss in
 128-position chunks: 1.23 GB of temporaries; the SFT stage alone (3 steps at the card's
-shapes) peaks at 5.02 GB instead of 11.72 GB, with the same losses to 1e-7 relative; in a
-(partial, contended) card run the sft stage peaked at 6.06 GB with the same base (0.107)
-and SFT (0.527) test pass@1 as the seed-0 run above. The
+shapes) peaks at 5.02 GB instead of 11.72 GB, with the same losses to 1e-7 relative. The
+whole card after the change (seed 0, main at bebc407, 2026-12-08, contended: 41 min 45 s)
+peaked at 6.82 GB (iteration 2's M-step; SFT 6.20 GB) and gave the seed-0 results above
+digit for digit (base 0.107, SFT 0.527, iterations 0.393 / 0.520, kept 51 / 79). The
 bound the issue sets, 2 x (2.15 GB fp32 training state + 0.54 GB sampling params +
 0.39 GB largest KV cache) = 6.16 GB, is computed by `python benchmarks/card_memory_bound.py
 --card configs/smollm2_arith.py --base W/base`. Every run's W/summary.json (`memory`) and
 report ("Memory per stage") give the peak and end RSS of each stage. The figures above
-were measured before this change; scanned layers and remat reorder float operations, so a
-rerun's sampled tokens (T=0.7) and numbers may differ slightly.
+were measured before this change; scanned layers and remat reorder float operations, yet
+the seed-0 rerun above sampled the same tokens. The peak is 11% over the bound: the stages'
+end RSS climbs ~0.45 GB per iteration (BENCHMARKS.md section 10), a retention not yet found.
 
 Level 4 (`a + b - c`) is the honest failure: the base rarely solves it, few kept
 samples are two-step, and the M-step teaches the one-line, one-step answer the other
