@@ -14,7 +14,6 @@ Regenerate the snapshot only when a card's values change on purpose:
 
 import ast
 import dataclasses
-import importlib.util
 import json
 import os
 import sys
@@ -24,6 +23,7 @@ import pytest
 from absl import flags
 from ml_collections import config_flags
 
+from restem_jax import config_files
 from restem_jax.config import schema
 from restem_jax.loop import manifest
 
@@ -42,15 +42,7 @@ ADDED = {
 MAPPING_LEAVES = ("task.chat_template_kwargs", "eval.transfer_tasks")
 
 
-def _dump_tool():
-  spec = importlib.util.spec_from_file_location(
-      "dump_card_dicts", os.path.join(REPO, "tools", "dump_card_dicts.py"))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
-
-
-TOOL = _dump_tool()
+TOOL = config_files.sibling(os.path.join(REPO, "tools", "dump_card_dicts.py"), "dump_card_dicts")
 CARDS = TOOL.card_dicts()
 
 
