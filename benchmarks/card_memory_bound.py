@@ -16,7 +16,6 @@ model_config.json gives the architecture (e.g. a run's W/base).
 
 import argparse
 import dataclasses
-import importlib.util
 import os
 import sys
 
@@ -24,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax  # noqa: E402
 
-from restem_jax import run_config  # noqa: E402
+from restem_jax import config_files, run_config  # noqa: E402
 from restem_jax.aot import programs  # noqa: E402
 from restem_jax.checkpoint import model_checkpoint  # noqa: E402
 from restem_jax.config import schema  # noqa: E402
@@ -32,9 +31,7 @@ from restem_jax.sharding import mesh as mesh_lib  # noqa: E402
 
 
 def load_card(path: str, preset: str, base: str):
-  spec = importlib.util.spec_from_file_location("card", path)
-  card = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(card)
+  card = config_files.sibling(path, os.path.splitext(os.path.basename(path))[0])
   c = card.get_config(preset)
   c.base.checkpoint = base
   return schema.build(c.to_dict())  # the typed RunConfig, as main.py builds it
@@ -83,7 +80,8 @@ def main():
   print(f"BOUND peak_rss_bytes<={b['bound']} ({b['bound'] / 1e9:.2f} GB)")
   for spec in [""] + args.variant:
     m, t = variant(model_cfg, train_cfg, spec)
-    ma = programs.train_program(m, t, mesh, rules).compile().memory_analysis()
+    lowered, _, _ = programs.train_program(m, t, mesh, rules)  # (program, state, frozen)
+    ma = lowered.compile().memory_analysis()
     print(f"TRAIN_STEP {spec or 'card'}: scan_layers={m.scan_layers} remat={m.remat} "
           f"loss_chunk_len={t.loss_chunk_len} temp {ma.temp_size_in_bytes / 1e9:.2f} GB "
           f"arguments {ma.argument_size_in_bytes / 1e9:.2f} GB", flush=True)
